@@ -1,0 +1,52 @@
+/**
+ * The one error type of the domain and the one table that maps its codes to HTTP. Callers branch on `code`,
+ * never on message text.
+ */
+
+export const errorStatus = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 422,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  insufficient_credits: 402,
+  idempotency_mismatch: 422,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return errorStatus[this.code];
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+export type ErrorBody = { error: { code: string; message: string; details?: Record<string, unknown> } };
+
+/** The JSON body for an error; anything that is not an AppError becomes a generic `internal` error. */
+export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
+  if (isAppError(err)) {
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    if (err.details) body.error.details = err.details;
+    return { status: err.status, body };
+  }
+  return { status: 500, body: { error: { code: 'internal', message: 'Internal server error' } } };
+}
