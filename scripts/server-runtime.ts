@@ -1,0 +1,92 @@
+/**
+ * What `npm start`, `npm run dev` and the end-to-end test server share: secrets kept in the data folder, the
+ * production build (made when missing or older than the sources), the Next.js server as a child process, and
+ * waiting for /api/health.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const NEXT_BIN = path.resolve('node_modules/next/dist/bin/next');
+const SOURCE_ROOTS = ['app', 'components', 'lib', 'public', 'prisma/schema.prisma', 'next.config.ts', 'package.json', 'postcss.config.mjs'];
+
+/** A secret kept in `<dataDir>/<name>`, generated on first use. */
+export function dataDirSecret(dataDir: string, name: string, bytes = 32): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(bytes).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+function newestMtime(entry: string): number {
+  if (!existsSync(entry)) return 0;
+  const stat = statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const child of readdirSync(entry, { withFileTypes: true })) {
+    if (child.name === 'generated' || child.name.startsWith('.')) continue;
+    if (child.name.endsWith('.test.ts')) continue;
+    newest = Math.max(newest, newestMtime(path.join(entry, child.name)));
+  }
+  return newest;
+}
+
+/** True when there is no production build, or a source file changed after it was made. */
+export function buildIsStale(): boolean {
+  const buildId = path.resolve('.next/BUILD_ID');
+  if (!existsSync(buildId)) return true;
+  const built = statSync(buildId).mtimeMs;
+  return SOURCE_ROOTS.some((root) => newestMtime(path.resolve(root)) > built);
+}
+
+export function buildApp(env: NodeJS.ProcessEnv): void {
+  console.log('Building the app (first start, or the sources changed)...');
+  const result = spawnSync(process.execPath, [NEXT_BIN, 'build'], { stdio: 'inherit', env });
+  if (result.status !== 0) throw new Error('next build failed');
+}
+
+export function startNext(mode: 'start' | 'dev', options: { host: string; port: number; env: NodeJS.ProcessEnv }): ChildProcess {
+  return spawn(process.execPath, [NEXT_BIN, mode, '-H', options.host, '-p', String(options.port)], {
+    stdio: 'inherit',
+    env: options.env,
+  });
+}
+
+/** Resolves once GET /api/health answers 200; rejects when the child exits first or time runs out. */
+export async function waitForHealth(url: string, child: ChildProcess, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error('The server exited before it became healthy');
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`The server did not become healthy within ${timeoutMs / 1000}s`);
+}
+
+/** Stops the child and then the database on Ctrl-C or SIGTERM, and when the child dies. */
+export function superviseServer(child: ChildProcess, stopDatabase: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    await stopDatabase().catch(() => {});
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  child.on('exit', (code) => void shutdown(code ?? 1));
+}
