@@ -4,6 +4,7 @@
  *   npm run db:diff -- <name>    writes prisma/migrations/<timestamp>_<name>/migration.sql: the SQL from the
  *                                schema.prisma committed at HEAD (or nothing, for the first migration) to the one
  *                                in the working tree; review it, add hand-written invariants, commit both.
+ *                                `--from <rev>` diffs from the schema.prisma of another commit instead.
  *   npm run db:diff -- --check   builds one scratch database from the migrations and one from schema.prisma and
  *                                compares their catalogs; exits 1 on any difference.
  */
@@ -16,19 +17,21 @@ import { MIGRATIONS_DIR } from '../lib/db/migrate.ts';
 import { diffSchemas, readSchemaFile, type SchemaSource } from '../lib/db/schema-engine.ts';
 import { checkMigrationsMatchSchema } from '../lib/db/migration-check.ts';
 
-function committedSchema(): SchemaSource {
+function committedSchema(rev: string): SchemaSource {
   const hasMigrations = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).some((d) => d.isDirectory());
   if (!hasMigrations) return { tag: 'empty' };
-  const content = execFileSync('git', ['show', 'HEAD:prisma/schema.prisma'], { encoding: 'utf8' });
+  const content = execFileSync('git', ['show', `${rev}:prisma/schema.prisma`], { encoding: 'utf8' });
   return { tag: 'schemaDatamodel', files: [{ path: 'prisma/schema.prisma', content }] };
 }
 
 async function main() {
   const args = process.argv.slice(2);
   const check = args.includes('--check');
-  const name = args.find((a) => !a.startsWith('--'));
+  const fromIndex = args.indexOf('--from');
+  const fromRev = fromIndex >= 0 ? args[fromIndex + 1] : 'HEAD';
+  const name = args.find((a, i) => !a.startsWith('--') && i !== fromIndex + 1);
   if (!check && (!name || !/^[a-z0-9_]+$/.test(name))) {
-    console.error('usage: npm run db:diff -- <snake_case_name> | --check');
+    console.error('usage: npm run db:diff -- <snake_case_name> [--from <git rev>] | --check');
     process.exit(2);
   }
   mkdirSync(MIGRATIONS_DIR, { recursive: true });
@@ -43,7 +46,7 @@ async function main() {
       } else console.log('The migrations build exactly schema.prisma');
       return;
     }
-    const sql = await diffSchemas(pg.url, committedSchema(), { tag: 'schemaDatamodel', files: [readSchemaFile()] });
+    const sql = await diffSchemas(pg.url, committedSchema(fromRev), { tag: 'schemaDatamodel', files: [readSchemaFile()] });
     if (!sql) {
       console.log('No changes between the committed schema.prisma and the working tree');
       return;
