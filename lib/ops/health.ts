@@ -20,6 +20,16 @@ export async function checkHealth(db: Db = getDb(), timeoutMs = 2_000): Promise<
     }
     return { status: 'ok', database: 'ok', version };
   } catch (err) {
-    return { status: 'error', database: 'unreachable', reason: (err as Error).message.split('\n')[0], version };
+    return { status: 'error', database: 'unreachable', reason: describeError(err), version };
   }
+}
+
+/** A one-line reason: connection failures arrive as errors with an empty message (or an AggregateError). */
+function describeError(err: unknown): string {
+  const e = err as { message?: string; code?: string; name?: string; errors?: unknown[]; cause?: unknown };
+  const first = (e.message ?? '').split('\n')[0].trim();
+  if (first) return first;
+  if (e.errors?.length) return describeError(e.errors[0]);
+  if (e.cause) return describeError(e.cause);
+  return e.code ?? e.name ?? 'database error';
 }
