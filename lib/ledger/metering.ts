@@ -1,0 +1,319 @@
+/**
+ * The metering hot path: reserve before an LLM call, commit its real cost after it, release on failure, or
+ * record usage that already happened. Each call is one ledger operation, coalesced with others for the same
+ * account (see coalescer.ts) and applied by the database function ledger_apply, which locks the account row,
+ * so concurrent calls on one account can never spend the same credits twice.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Actor } from '../auth/actor.ts';
+import { AppError } from '../http/errors.ts';
+import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
+import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
+import { opActor } from './apply.ts';
+import { ensureOrgLedger, resolveMember, type MemberAccount } from './accounts.ts';
+import { runOp, runOps, type LedgerContext } from './context.ts';
+import { getEffectivePolicy } from './policies.ts';
+import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
+
+export type Idempotency = { key: string; hash: string };
+
+const metadataSchema = z.record(z.string(), z.unknown()).optional();
+
+export const reserveInputSchema = z.object({
+  user: z.string().trim().min(1).max(200),
+  amount: positiveCreditsSchema,
+  ttl_seconds: z.number().int().min(1).max(86_400).optional(),
+  metadata: metadataSchema,
+});
+
+export const commitInputSchema = z.object({
+  amount: nonNegativeCreditsSchema,
+  metadata: metadataSchema,
+});
+
+const MAX_BACKFILL_DAYS = 400;
+
+export const usageEventSchema = z.object({
+  id: z.string().trim().min(1).max(200),
+  user: z.string().trim().min(1).max(200),
+  amount: nonNegativeCreditsSchema,
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+  metadata: metadataSchema,
+});
+
+export type ReserveInput = z.infer<typeof reserveInputSchema>;
+export type CommitInput = z.infer<typeof commitInputSchema>;
+export type UsageEventInput = z.infer<typeof usageEventSchema>;
+
+// In-process memory of which account a reservation belongs to, so a commit joins the batches of its account.
+const reservationAccounts = new Map<string, string>();
+function rememberReservation(id: string, accountId: string) {
+  if (reservationAccounts.size >= 100_000) reservationAccounts.delete(reservationAccounts.keys().next().value as string);
+  reservationAccounts.set(id, accountId);
+}
+
+/** A stable hash of a request's meaning, for idempotent repeats. */
+export function requestHash(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex');
+}
+
+function stableJson(value: unknown): string {
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+async function poolFallback(ctx: LedgerContext, orgId: string, member: MemberAccount): Promise<PoolFallback> {
+  const policy = await getEffectivePolicy(ctx, orgId, member.membershipId);
+  if (!policy.poolFallback) return {};
+  return {
+    pool_account_id: await ensureOrgLedger(ctx, orgId),
+    pool_daily_limit: policy.poolDailyLimit?.toString() ?? null,
+    pool_monthly_limit: policy.poolMonthlyLimit?.toString() ?? null,
+  };
+}
+
+export type ReservationDto = {
+  id: string;
+  status: 'active';
+  amount: string;
+  expires_at: string;
+  funded_by: 'user' | 'pool';
+  balance: BalanceDto;
+};
+
+export function reservationDto(r: LedgerResult): ReservationDto {
+  const ok = unwrap(r);
+  return {
+    id: ok.id as string,
+    status: 'active',
+    amount: credits(ok.amount as string),
+    expires_at: new Date(ok.expires_at as string).toISOString(),
+    funded_by: ok.funded_by as 'user' | 'pool',
+    balance: balanceDto(ok.balance as AccountState),
+  };
+}
+
+export async function reserveCredits(
+  ctx: LedgerContext,
+  orgId: string,
+  input: ReserveInput,
+  actor: Actor,
+  idempotency?: Idempotency,
+): Promise<ReservationDto> {
+  const member = await resolveMember(ctx, orgId, input.user);
+  const policy = await getEffectivePolicy(ctx, orgId, member.membershipId);
+  const ttl = input.ttl_seconds ?? policy.defaultReservationTtlSec;
+  if (ttl > policy.maxReservationTtlSec) {
+    throw new AppError('validation_failed', `ttl_seconds may be at most ${policy.maxReservationTtlSec}`, {
+      field: 'ttl_seconds',
+    });
+  }
+  const id = randomUUID();
+  const op: ReserveOp = {
+    type: 'reserve',
+    id,
+    account_id: member.accountId,
+    membership_id: member.membershipId,
+    amount: input.amount.toString(),
+    ttl_seconds: ttl,
+    metadata: input.metadata,
+    ...(await poolFallback(ctx, orgId, member)),
+    ...opActor(actor),
+    ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
+  };
+  rememberReservation(id, member.accountId);
+  return reservationDto(await runOp(ctx, orgId, op, member.accountId));
+}
+
+export type CommitDto = {
+  id: string;
+  status: 'committed';
+  charged: string;
+  released: string;
+  transaction_id: string | null;
+  balance: BalanceDto;
+};
+
+export function commitDto(r: LedgerResult): CommitDto {
+  const ok = unwrap(r);
+  return {
+    id: ok.id as string,
+    status: 'committed',
+    charged: credits(ok.charged as string),
+    released: credits(ok.released as string),
+    transaction_id: (ok.transaction_id as string | null) ?? null,
+    balance: balanceDto(ok.balance as AccountState),
+  };
+}
+
+const RESERVATION_ID = z.uuid();
+
+function checkReservationId(id: string): void {
+  if (!RESERVATION_ID.safeParse(id).success) throw new AppError('not_found', 'Reservation not found');
+}
+
+export async function commitReservation(
+  ctx: LedgerContext,
+  orgId: string,
+  reservationId: string,
+  input: CommitInput,
+  actor: Actor,
+  idempotency?: Idempotency,
+): Promise<CommitDto> {
+  checkReservationId(reservationId);
+  const op: CommitOp = {
+    type: 'commit',
+    reservation_id: reservationId,
+    amount: input.amount.toString(),
+    request_hash: requestHash({ amount: input.amount, metadata: input.metadata }),
+    metadata: input.metadata,
+    ...opActor(actor),
+    ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
+  };
+  return commitDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
+}
+
+export type ReleaseDto = { id: string; status: 'released'; released: string; balance: BalanceDto };
+
+export function releaseDto(r: LedgerResult): ReleaseDto {
+  const ok = unwrap(r);
+  return {
+    id: ok.id as string,
+    status: 'released',
+    released: credits(ok.released as string),
+    balance: balanceDto(ok.balance as AccountState),
+  };
+}
+
+export async function releaseReservation(
+  ctx: LedgerContext,
+  orgId: string,
+  reservationId: string,
+  actor: Actor,
+  idempotency?: Idempotency,
+): Promise<ReleaseDto> {
+  checkReservationId(reservationId);
+  const op: ReleaseOp = {
+    type: 'release',
+    reservation_id: reservationId,
+    ...opActor(actor),
+    ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
+  };
+  return releaseDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
+}
+
+export type UsageResultDto =
+  | {
+      id: string;
+      status: 'charged' | 'duplicate';
+      charged: string;
+      transaction_id: string | null;
+      balance?: BalanceDto;
+    }
+  | { id: string; status: 'rejected'; error: { code: string; message: string; details?: Record<string, unknown> } };
+
+export function usageDto(eventId: string, r: LedgerResult): UsageResultDto {
+  if (!r.ok) {
+    const err = toAppError(r);
+    return {
+      id: eventId,
+      status: 'rejected',
+      error: { code: err.code, message: err.message, ...(err.details && { details: err.details }) },
+    };
+  }
+  return {
+    id: eventId,
+    status: r.status as 'charged' | 'duplicate',
+    charged: credits(r.charged as string),
+    transaction_id: (r.transaction_id as string | null) ?? null,
+    balance: r.balance ? balanceDto(r.balance as AccountState) : undefined,
+  };
+}
+
+function eventTime(event: UsageEventInput, now: Date): string | undefined {
+  if (!event.timestamp) return undefined;
+  const at = new Date(event.timestamp);
+  const oldest = now.getTime() - MAX_BACKFILL_DAYS * 86_400_000;
+  if (at.getTime() < oldest) {
+    throw new AppError('validation_failed', `timestamp may be at most ${MAX_BACKFILL_DAYS} days in the past`, {
+      field: 'timestamp',
+    });
+  }
+  if (at.getTime() > now.getTime() + 5 * 60_000) {
+    throw new AppError('validation_failed', 'timestamp may not be in the future', { field: 'timestamp' });
+  }
+  return at.toISOString();
+}
+
+async function usageOp(ctx: LedgerContext, orgId: string, event: UsageEventInput, actor: Actor): Promise<UsageOp> {
+  const member = await resolveMember(ctx, orgId, event.user);
+  return {
+    type: 'usage',
+    event_id: event.id,
+    account_id: member.accountId,
+    membership_id: member.membershipId,
+    amount: event.amount.toString(),
+    occurred_at: eventTime(event, ctx.now?.() ?? new Date()),
+    request_hash: requestHash({ user: event.user, amount: event.amount, timestamp: event.timestamp, metadata: event.metadata }),
+    metadata: event.metadata,
+    ...(await poolFallback(ctx, orgId, member)),
+    ...opActor(actor),
+  };
+}
+
+/** One usage event, charged at once; a repeated event id is charged once. */
+export async function recordUsage(
+  ctx: LedgerContext,
+  orgId: string,
+  event: UsageEventInput,
+  actor: Actor,
+  idempotency?: Idempotency,
+): Promise<UsageResultDto> {
+  const op = await usageOp(ctx, orgId, event, actor);
+  if (idempotency) Object.assign(op, { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash });
+  const result = await runOp(ctx, orgId, op, op.account_id);
+  if (!result.ok) throw toAppError(result);
+  return usageDto(event.id, result);
+}
+
+export const MAX_BATCH_EVENTS = 1000;
+
+/**
+ * Up to 1000 events in one database statement; the answer is per event (charged, duplicate or rejected with
+ * the reason). Events that name an unknown user or a bad timestamp are rejected alone.
+ */
+export async function recordUsageBatch(
+  ctx: LedgerContext,
+  orgId: string,
+  events: UsageEventInput[],
+  actor: Actor,
+): Promise<UsageResultDto[]> {
+  const prepared = await Promise.all(
+    events.map(async (event) => {
+      try {
+        return { op: await usageOp(ctx, orgId, event, actor) };
+      } catch (err) {
+        if (err instanceof AppError) return { error: err };
+        throw err;
+      }
+    }),
+  );
+  const ops = prepared.flatMap((p) => ('op' in p && p.op ? [p.op] : []));
+  const results = await runOps(ctx, orgId, ops);
+  let next = 0;
+  return prepared.map((p, i) => {
+    if ('error' in p && p.error) {
+      const e = p.error;
+      return { id: events[i].id, status: 'rejected' as const, error: { code: e.code, message: e.message } };
+    }
+    return usageDto(events[i].id, results[next++]);
+  });
+}
