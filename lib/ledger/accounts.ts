@@ -35,10 +35,7 @@ export function forgetMembers(orgId: string): void {
 export async function ensureOrgLedger(ctx: LedgerContext, orgId: string): Promise<string> {
   const cached = poolCache.get(orgId);
   if (cached) return cached;
-  const rows = await ctx.run(
-    `SELECT ledger_ensure_org_accounts($1::uuid), ledger_system_account($1::uuid, 'pool') AS pool`,
-    [orgId],
-  );
+  const rows = await ctx.run('SELECT ledger_ensure_org_accounts($1::uuid) AS pool', [orgId]);
   const pool = rows[0].pool as string;
   poolCache.set(orgId, pool);
   return pool;

@@ -58,14 +58,21 @@ ALTER TABLE "ledger_accounts" ADD CONSTRAINT "ledger_accounts_debt_nonnegative" 
 
 -- Accounts -----------------------------------------------------------------------------------------------
 
--- The pool and system accounts and the policy row of an org (idempotent).
-CREATE FUNCTION ledger_ensure_org_accounts(p_org uuid) RETURNS void LANGUAGE sql AS $$
+-- The pool and system accounts and the policy row of an org (idempotent); returns the pool's id.
+CREATE FUNCTION ledger_ensure_org_accounts(p_org uuid) RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE
+  v_pool uuid;
+BEGIN
+  SELECT id INTO v_pool FROM "ledger_accounts" WHERE org_id = p_org AND key = 'pool';
+  IF v_pool IS NOT NULL THEN RETURN v_pool; END IF;
   INSERT INTO "ledger_accounts" (id, org_id, kind, key)
   SELECT gen_random_uuid(), p_org, k::"AccountKind", CASE WHEN k = 'pool' THEN 'pool' ELSE 'system:' || k END
     FROM unnest(ARRAY['pool', 'purchases', 'promotions', 'consumption', 'breakage', 'adjustments']) AS k
   ON CONFLICT (org_id, key) DO NOTHING;
   INSERT INTO "org_policies" (org_id) VALUES (p_org) ON CONFLICT DO NOTHING;
-$$;
+  SELECT id INTO v_pool FROM "ledger_accounts" WHERE org_id = p_org AND key = 'pool';
+  RETURN v_pool;
+END $$;
 
 CREATE FUNCTION ledger_system_account(p_org uuid, p_kind text) RETURNS uuid LANGUAGE sql STABLE AS $$
   SELECT id FROM "ledger_accounts"
