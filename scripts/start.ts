@@ -6,7 +6,9 @@
 import nextEnv from '@next/env';
 import path from 'node:path';
 import { openAppDatabase } from '../lib/db/app-database.ts';
+import { createPgPool } from '../lib/db/pg.ts';
 import { EnvError, parseEnv } from '../lib/env.ts';
+import { startLedgerJobs } from '../lib/jobs/start-jobs.ts';
 import { seedDemoOnce } from '../prisma/seed.ts';
 import { buildApp, buildIsStale, dataDirSecret, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
 
@@ -36,7 +38,13 @@ async function main() {
   if (!dev && buildIsStale()) buildApp(childEnv);
 
   const child = startNext(dev ? 'dev' : 'start', { host: env.HOST, port: env.PORT, env: childEnv });
-  superviseServer(child, database.stop);
+  const jobsPool = createPgPool(database.url, 3);
+  const stopJobs = startLedgerJobs(jobsPool);
+  superviseServer(child, async () => {
+    stopJobs();
+    await jobsPool.end();
+    await database.stop();
+  });
   await waitForHealth(`http://${env.HOST}:${env.PORT}/api/health`, child);
 
   console.log(`\nCredits is running at ${baseUrl}`);
