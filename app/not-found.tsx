@@ -1,0 +1,22 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { buttonClass } from '@/components/ui/button';
+
+export const metadata: Metadata = { title: 'Page not found' };
+
+export default function NotFound() {
+  return (
+    <main id="main-content" className="grid min-h-dvh place-items-center px-4 py-12">
+      <div className="w-full max-w-md text-center">
+        <p className="text-sm font-semibold text-accent-700">404</p>
+        <h1 className="mt-2 text-2xl font-semibold tracking-tight text-zinc-900">Page not found</h1>
+        <p className="mt-2 text-sm text-zinc-600">
+          This page does not exist, or it belongs to an organization you are not a member of.
+        </p>
+        <Link href="/" className={buttonClass('primary', 'md', 'mt-6')}>
+          Go to your home page
+        </Link>
+      </div>
+    </main>
+  );
+}
