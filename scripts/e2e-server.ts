@@ -9,7 +9,7 @@ import path from 'node:path';
 import { openAppDatabase } from '../lib/db/app-database.ts';
 import { createDb } from '../lib/db/client.ts';
 import { seedDemo } from '../prisma/seed.ts';
-import { buildApp, buildIsStale, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
+import { buildAppOnce, buildIsStale, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
 
 async function main() {
   const port = Number(process.env.E2E_PORT ?? 3100);
@@ -35,7 +35,7 @@ async function main() {
     NEXTAUTH_SECRET: 'e2e-secret-e2e-secret-e2e-secret-e2e-secret',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
-  if (buildIsStale()) buildApp(env);
+  if (buildIsStale()) await buildAppOnce(env);
   const child = startNext('start', { host, port, env });
   superviseServer(child, async () => {
     await database.stop();

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const NEXT_BIN = path.resolve('node_modules/next/dist/bin/next');
@@ -42,10 +42,34 @@ export function buildIsStale(): boolean {
   return SOURCE_ROOTS.some((root) => newestMtime(path.resolve(root)) > built);
 }
 
-export function buildApp(env: NodeJS.ProcessEnv): void {
-  console.log('Building the app (first start, or the sources changed)...');
-  const result = spawnSync(process.execPath, [NEXT_BIN, 'build'], { stdio: 'inherit', env });
-  if (result.status !== 0) throw new Error('next build failed');
+const BUILD_LOCK = path.resolve('.next-build.lock');
+const STALE_LOCK_MS = 15 * 60_000;
+
+/**
+ * Builds the app, one process at a time: instances starting together on one checkout take turns through a
+ * lock folder, and a process that waited finds the build fresh and skips it.
+ */
+export async function buildAppOnce(env: NodeJS.ProcessEnv): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch {
+      if (existsSync(BUILD_LOCK) && Date.now() - statSync(BUILD_LOCK).mtimeMs > STALE_LOCK_MS) {
+        rmSync(BUILD_LOCK, { recursive: true, force: true });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    if (!buildIsStale()) return;
+    console.log('Building the app (first start, or the sources changed)...');
+    const result = spawnSync(process.execPath, [NEXT_BIN, 'build'], { stdio: 'inherit', env });
+    if (result.status !== 0) throw new Error('next build failed');
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
 }
 
 export function startNext(mode: 'start' | 'dev', options: { host: string; port: number; env: NodeJS.ProcessEnv }): ChildProcess {

@@ -10,7 +10,7 @@ import { createPgPool } from '../lib/db/pg.ts';
 import { EnvError, parseEnv } from '../lib/env.ts';
 import { startLedgerJobs } from '../lib/jobs/start-jobs.ts';
 import { seedDemoOnce } from '../prisma/seed.ts';
-import { buildApp, buildIsStale, dataDirSecret, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
+import { buildAppOnce, buildIsStale, dataDirSecret, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
 
 async function main() {
   const dev = process.argv.includes('--dev');
@@ -35,7 +35,7 @@ async function main() {
     NEXTAUTH_URL: baseUrl,
     NEXTAUTH_SECRET: env.NEXTAUTH_SECRET ?? dataDirSecret(dataDir, 'auth-secret'),
   };
-  if (!dev && buildIsStale()) buildApp(childEnv);
+  if (!dev && buildIsStale()) await buildAppOnce(childEnv);
 
   const child = startNext(dev ? 'dev' : 'start', { host: env.HOST, port: env.PORT, env: childEnv });
   const jobsPool = createPgPool(database.url, 3);
