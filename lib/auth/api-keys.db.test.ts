@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db } from '../db/client.ts';
 import { useTestDatabase } from '../test/db-harness.ts';
-import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from './api-keys.ts';
+import { createApiKey, forgetVerifiedApiKeys, listApiKeys, revokeApiKey, verifyApiKey } from './api-keys.ts';
 
 let db: Db;
 let org: { id: string; slug: string };
@@ -55,6 +55,21 @@ describe('API keys', () => {
     expect(await db.auditLog.count({ where: { orgId: org.id, action: 'api_key.revoked', targetId: apiKey.id } })).toBe(1);
   });
 
+  it('remembers a verified key briefly, but forgets it the moment it is revoked', async () => {
+    const { apiKey, key } = await createApiKey(db, { orgId: org.id, name: 'Cached', scopes: ['meter'] }, system);
+    expect(await verifyApiKey(db, key)).not.toBeNull();
+    // Revoked behind the process's back: the remembered answer stands for a few seconds at most.
+    await db.apiKey.update({ where: { id: apiKey.id }, data: { revokedAt: new Date() } });
+    expect(await verifyApiKey(db, key)).not.toBeNull();
+    forgetVerifiedApiKeys();
+    expect(await verifyApiKey(db, key)).toBeNull();
+
+    const second = await createApiKey(db, { orgId: org.id, name: 'Revoked here', scopes: ['meter'] }, system);
+    expect(await verifyApiKey(db, second.key)).not.toBeNull();
+    await revokeApiKey(db, org.id, second.apiKey.id, system);
+    expect(await verifyApiKey(db, second.key)).toBeNull();
+  });
+
   it('records when a key was last used, at most once a minute', async () => {
     const { apiKey, key } = await createApiKey(db, { orgId: org.id, name: 'Busy', scopes: ['meter'] }, system);
     const lastUsed = async () => (await db.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt;
@@ -63,14 +78,17 @@ describe('API keys', () => {
     await verifyApiKey(db, key);
     await vi.waitFor(async () => expect(await lastUsed()).not.toBeNull());
 
+    // Calls further apart than the in-process memory of verified keys each read the key again.
     await db.$executeRaw`UPDATE api_keys SET last_used_at = now() - interval '30 seconds' WHERE id = ${apiKey.id}::uuid`;
     const recent = await lastUsed();
+    forgetVerifiedApiKeys();
     await verifyApiKey(db, key);
     await new Promise((r) => setTimeout(r, 200));
     expect(await lastUsed()).toEqual(recent);
 
     await db.$executeRaw`UPDATE api_keys SET last_used_at = now() - interval '2 minutes' WHERE id = ${apiKey.id}::uuid`;
     const stale = await lastUsed();
+    forgetVerifiedApiKeys();
     await verifyApiKey(db, key);
     await vi.waitFor(async () => expect((await lastUsed())!.getTime()).toBeGreaterThan(stale!.getTime()));
   });

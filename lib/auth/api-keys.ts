@@ -127,6 +127,7 @@ export async function revokeApiKey(db: DbOrTx, orgId: string, id: string, actor:
       data: { revokedAt: row!.now },
       select: apiKeyViewSelect,
     });
+    forgetVerifiedApiKeys();
     await recordAudit(tx, {
       orgId,
       actor,
@@ -150,8 +151,31 @@ export type VerifiedApiKey = {
  */
 export async function verifyApiKey(db: DbOrTx, key: string): Promise<VerifiedApiKey | null> {
   if (!keyPattern.test(key)) return null;
+  const keyHash = hashApiKey(key);
+  const cached = verifiedKeys.get(keyHash);
+  if (cached && Date.now() - cached.at < VERIFIED_TTL_MS) return cached.value;
+  const value = await lookUpApiKey(db, keyHash);
+  if (verifiedKeys.size >= 10_000) verifiedKeys.clear();
+  verifiedKeys.set(keyHash, { value, at: Date.now() });
+  return value;
+}
+
+/**
+ * Verified keys are remembered for a few seconds, so the metering hot path does not read the key on every
+ * call: a revocation takes effect at once in the process that made it and within VERIFIED_TTL_MS elsewhere.
+ * The memory holds only key hashes.
+ */
+const VERIFIED_TTL_MS = 5_000;
+const verifiedKeys = new Map<string, { value: VerifiedApiKey | null; at: number }>();
+
+/** Forgets every remembered key (after a revocation). */
+export function forgetVerifiedApiKeys(): void {
+  verifiedKeys.clear();
+}
+
+async function lookUpApiKey(db: DbOrTx, keyHash: string): Promise<VerifiedApiKey | null> {
   const found = await db.apiKey.findUnique({
-    where: { keyHash: hashApiKey(key) },
+    where: { keyHash },
     select: {
       id: true,
       orgId: true,
