@@ -12,7 +12,7 @@ import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credit
 import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
 import { opActor } from './apply.ts';
 import { ensureOrgLedger, resolveMember, type MemberAccount } from './accounts.ts';
-import { runOp, runOps, type LedgerContext } from './context.ts';
+import { runOp, type LedgerContext } from './context.ts';
 import { getEffectivePolicy } from './policies.ts';
 import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
 
@@ -287,6 +287,29 @@ export async function recordUsage(
 export const MAX_BATCH_EVENTS = 1000;
 
 /**
+ * The events in one call of ledger_usage_batch, which charges them set-based (a few statements for the whole
+ * batch, each account and lot written once). With an idempotency key, a repeat of the same batch returns the
+ * first answer, stored in the same transaction.
+ */
+async function applyUsageBatch(
+  ctx: LedgerContext,
+  orgId: string,
+  ops: UsageOp[],
+  idempotency?: Idempotency,
+): Promise<LedgerResult[]> {
+  if (ops.length === 0) return [];
+  const rows = await ctx.run(
+    'SELECT ledger_usage_batch($1::uuid, $2::jsonb, $3::timestamptz, $4, $5) AS results',
+    [orgId, JSON.stringify(ops), ctx.now?.().toISOString() ?? null, idempotency?.key ?? null, idempotency?.hash ?? null],
+  );
+  const raw = rows[0].results;
+  const parsed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as LedgerResult[] | LedgerResult;
+  // A whole-batch answer (idempotency_mismatch) comes back as one result instead of a list.
+  if (!Array.isArray(parsed)) throw toAppError(parsed as Extract<LedgerResult, { ok: false }>);
+  return parsed;
+}
+
+/**
  * Up to 1000 events in one database statement; the answer is per event (charged, duplicate or rejected with
  * the reason). Events that name an unknown user or a bad timestamp are rejected alone.
  */
@@ -295,6 +318,7 @@ export async function recordUsageBatch(
   orgId: string,
   events: UsageEventInput[],
   actor: Actor,
+  idempotency?: Idempotency,
 ): Promise<UsageResultDto[]> {
   const prepared = await Promise.all(
     events.map(async (event) => {
@@ -307,7 +331,7 @@ export async function recordUsageBatch(
     }),
   );
   const ops = prepared.flatMap((p) => ('op' in p && p.op ? [p.op] : []));
-  const results = await runOps(ctx, orgId, ops);
+  const results = await applyUsageBatch(ctx, orgId, ops, idempotency);
   let next = 0;
   return prepared.map((p, i) => {
     if ('error' in p && p.error) {

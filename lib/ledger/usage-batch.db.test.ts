@@ -1,0 +1,109 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPgPool } from '../db/pg.ts';
+import { formatCredits } from '../money/credits.ts';
+import { createOrg } from '../orgs/orgs.ts';
+import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
+import { createUser } from '../users/create-user.ts';
+import { pgRunner } from './apply.ts';
+import type { LedgerContext } from './context.ts';
+import { allocateCredits, grantCredits } from './credits.ts';
+import { recordUsageBatch } from './metering.ts';
+import { updateOrgPolicy } from './policies.ts';
+import { checkLedger, getBalance, listTransactions } from './queries.ts';
+
+const system = { type: 'system' } as const;
+let t: TestDatabase;
+let ctx: LedgerContext;
+
+async function orgWithMembers(slug: string, members: number) {
+  const org = await createOrg(t.db, { slug, name: slug }, system);
+  const users: string[] = [];
+  for (let i = 0; i < members; i++) {
+    const { user } = await createUser(t.db, { externalId: `${slug}-u${i}`, org: { id: org.id, role: 'member' } }, system);
+    users.push(user.id);
+  }
+  return { org, users };
+}
+
+beforeAll(async () => {
+  t = await useTestDatabase();
+  ctx = { db: t.db, run: pgRunner(createPgPool(t.url, 4)) };
+});
+
+describe('batch usage ingestion', () => {
+  it('charges each event once, in order while credits last, and answers per event', async () => {
+    const { org, users } = await orgWithMembers('batch-a', 2);
+    await grantCredits(ctx, org.id, { amount: 100_000_000n, reason: 'seed' }, system);
+    await allocateCredits(ctx, org.id, { user: users[0], amount: 5_000_000n }, system);
+    await allocateCredits(ctx, org.id, { user: users[1], amount: 1_000_000n }, system);
+
+    const results = await recordUsageBatch(
+      ctx,
+      org.id,
+      [
+        { id: 'e1', user: users[0], amount: 2_000_000n },
+        { id: 'e2', user: users[1], amount: 600_000n },
+        { id: 'e1', user: users[0], amount: 2_000_000n }, // repeated in the batch: duplicate
+        { id: 'e3', user: users[1], amount: 600_000n }, // does not fit any more
+        { id: 'e4', user: users[0], amount: 3_000_000n }, // exactly what is left
+        { id: 'e2', user: users[1], amount: 1n }, // same id, other content
+        { id: 'e5', user: 'nobody', amount: 1n },
+      ],
+      system,
+    );
+    expect(results.map((r) => r.status)).toEqual(['charged', 'charged', 'duplicate', 'rejected', 'charged', 'rejected', 'rejected']);
+    expect(results[3]).toMatchObject({ error: { code: 'insufficient_credits' } });
+    expect(results[5]).toMatchObject({ error: { code: 'event_conflict' } });
+    expect(results[6]).toMatchObject({ error: { code: 'not_found' } });
+    expect((await getBalance(ctx, org.id, users[0])).available).toBe('0');
+    expect((await getBalance(ctx, org.id, users[1])).available).toBe('0.4');
+
+    // Sent again: nothing is charged twice.
+    const again = await recordUsageBatch(ctx, org.id, [{ id: 'e1', user: users[0], amount: 2_000_000n }, { id: 'e4', user: users[0], amount: 3_000_000n }], system);
+    expect(again.map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
+    expect((await getBalance(ctx, org.id, users[0])).available).toBe('0');
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+
+  it('splits receipts across lots in spend order and takes overdraft only within the limit', async () => {
+    const { org, users } = await orgWithMembers('batch-b', 1);
+    await grantCredits(ctx, org.id, { amount: 3_000_000n, reason: 'promo', priority: 5 }, system);
+    await grantCredits(ctx, org.id, { amount: 3_000_000n, reason: 'bought' }, system);
+    await allocateCredits(ctx, org.id, { user: users[0], amount: 6_000_000n }, system);
+    await updateOrgPolicy(ctx, org.id, { overdraft_limit: 1_000_000n }, system);
+
+    const results = await recordUsageBatch(
+      ctx,
+      org.id,
+      [
+        { id: 'x1', user: users[0], amount: 2_000_000n },
+        { id: 'x2', user: users[0], amount: 2_000_000n }, // 1 from the promo lot, 1 from the bought lot
+        { id: 'x3', user: users[0], amount: 2_500_000n }, // 2 from the bought lot, 0.5 overdraft
+        { id: 'x4', user: users[0], amount: 600_000n }, // beyond the overdraft limit
+      ],
+      system,
+    );
+    expect(results.map((r) => r.status)).toEqual(['charged', 'charged', 'charged', 'rejected']);
+    const balance = await getBalance(ctx, org.id, users[0]);
+    expect(balance).toMatchObject({ available: '-0.5', debt: '0.5' });
+
+    const { data } = await listTransactions(ctx, org.id, { user: users[0], kind: 'charge' });
+    const receipt = (id: string) => data.find((t) => t.usage_event_id && results.find((r) => r.id === id && 'transaction_id' in r && r.transaction_id === t.id))?.receipt;
+    expect(receipt('x1')?.map((p) => p.amount)).toEqual(['2']);
+    expect(receipt('x2')?.map((p) => p.amount).sort()).toEqual(['1', '1']);
+    expect(receipt('x3')?.map((p) => [p.source, p.amount]).sort()).toEqual([['allocation', '2'], ['overdraft', '0.5']]);
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+
+  it('keeps a thousand events on one account exact', async () => {
+    const { org, users } = await orgWithMembers('batch-c', 1);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    await allocateCredits(ctx, org.id, { user: users[0], amount: 500_000_000n }, system);
+    const events = Array.from({ length: 1000 }, (_, i) => ({ id: `h${i}`, user: users[0], amount: 1_000n * BigInt(i % 7) }));
+    const results = await recordUsageBatch(ctx, org.id, events, system);
+    expect(results.every((r) => r.status === 'charged')).toBe(true);
+    const total = events.reduce((s, e) => s + e.amount, 0n);
+    expect((await getBalance(ctx, org.id, users[0])).available).toBe(formatCredits(500_000_000n - total));
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+});
