@@ -154,7 +154,14 @@ async function move(
     ...idem(idempotency),
   };
   const ok = unwrap(await runOp(ctx, orgId, op, fromAccount));
-  if (kind === 'transfer') {
+  // A repeated idempotent request gets the stored result of the same transaction: audit it once.
+  const audited =
+    kind === 'transfer' &&
+    (await ctx.db.auditLog.findFirst({
+      where: { orgId, action: 'credits.transferred', targetType: 'ledger_transaction', targetId: ok.transaction_id as string },
+      select: { id: true },
+    }));
+  if (kind === 'transfer' && !audited) {
     await recordAudit(ctx.db, {
       orgId,
       actor,

@@ -9,6 +9,7 @@ import { recordAudit } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { formatCredits, nonNegativeCreditsSchema } from '../money/credits.ts';
 import type { LedgerContext } from './context.ts';
+import { withTransaction } from '../users/create-user.ts';
 import { ensureOrgLedger } from './accounts.ts';
 
 export type OrgPolicyValues = {
@@ -174,7 +175,8 @@ export async function updateOrgPolicy(
   if (next.defaultReservationTtlSec > next.maxReservationTtlSec) {
     throw new AppError('validation_failed', 'The default reservation TTL cannot exceed the maximum');
   }
-  await ctx.db.$transaction(async (tx) => {
+  // Joins the caller's transaction when ctx.db is one (an idempotent request stores its answer with it).
+  await withTransaction(ctx.db, async (tx) => {
     await tx.orgPolicy.update({ where: { orgId }, data: { ...next, updatedAt: new Date() } });
     await recordAudit(tx, {
       orgId,
@@ -203,7 +205,7 @@ export async function updateMemberPolicy(
     ...(input.pool_daily_limit !== undefined && { poolDailyLimit: input.pool_daily_limit }),
     ...(input.pool_monthly_limit !== undefined && { poolMonthlyLimit: input.pool_monthly_limit }),
   };
-  const row = await ctx.db.$transaction(async (tx) => {
+  const row = await withTransaction(ctx.db, async (tx) => {
     const saved = await tx.memberPolicy.upsert({
       where: { membershipId },
       create: { membershipId, ...data },

@@ -189,8 +189,11 @@ DECLARE
 BEGIN
   IF jsonb_array_length(p_pieces) = 0 THEN RETURN; END IF;
   WITH back AS (
+    -- Summed per lot first: an UPDATE ... FROM applies only one of several rows joining the same lot, and the
+    -- pieces of holds expiring together often come from one lot.
     UPDATE "credit_lots" l SET remaining = l.remaining + p.amount
-      FROM jsonb_to_recordset(p_pieces) AS p(lot_id uuid, amount bigint)
+      FROM (SELECT r.lot_id, sum(r.amount) AS amount
+              FROM jsonb_to_recordset(p_pieces) AS r(lot_id uuid, amount bigint) GROUP BY r.lot_id) p
      WHERE l.id = p.lot_id AND p.amount > 0
     RETURNING l.expires_at)
   SELECT min(expires_at) INTO v_first_expiry FROM back;
@@ -267,13 +270,13 @@ BEGIN
     UPDATE "reservations" SET status = 'expired', resolved_at = p_now
      WHERE account_id = p_account AND status = 'active' AND expires_at <= p_now
     RETURNING amount, hold_lots)
-  SELECT coalesce(sum(amount), 0), coalesce(jsonb_agg(p), '[]'::jsonb)
-    INTO v_released, v_pieces
-    FROM expired LEFT JOIN LATERAL jsonb_array_elements(expired.hold_lots) p ON true;
+  -- Amounts summed per hold, pieces gathered per piece: summed over the pieces, a hold set aside from several
+  -- lots would count once per lot.
+  SELECT (SELECT coalesce(sum(amount), 0) FROM expired),
+         (SELECT coalesce(jsonb_agg(p), '[]'::jsonb) FROM expired, jsonb_array_elements(expired.hold_lots) p)
+    INTO v_released, v_pieces;
   IF v_released > 0 THEN
-    PERFORM ledger_return_lots(p_account, (SELECT coalesce(jsonb_agg(x), '[]'::jsonb)
-                                             FROM jsonb_array_elements(v_pieces) x WHERE x IS NOT NULL
-                                              AND x <> 'null'::jsonb));
+    PERFORM ledger_return_lots(p_account, v_pieces);
     UPDATE "ledger_accounts" SET held = held - v_released, updated_at = now() WHERE id = p_account;
   END IF;
 
@@ -717,7 +720,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
   -- Milliseconds, the precision the timestamps are stored with, so results show exactly what was stored.
   v_now timestamptz := date_trunc('milliseconds', coalesce(p_now, now()));
-  v_results jsonb := '[]'::jsonb;
+  -- An array variable grows in place; appending to a jsonb value would copy it every time.
+  v_results jsonb[] := ARRAY[]::jsonb[];
   v_result jsonb;
   v_stored "idempotency_keys";
   v_constraint text;
@@ -760,9 +764,9 @@ BEGIN
         END;
       END IF;
     END IF;
-    v_results := v_results || jsonb_build_array(v_result);
+    v_results := array_append(v_results, v_result);
   END LOOP;
-  RETURN v_results;
+  RETURN to_jsonb(v_results);
 END $$;
 
 -- Proof --------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiKeyNameSchema, apiKeyScopesSchema, type ApiKeyView, createApiKey, listApiKeys } from '@/lib/auth/api-keys.ts';
 import { db } from '@/lib/db/client.ts';
+import { readIdempotency, withIdempotentEffect } from '@/lib/http/idempotency.ts';
 import { json, readJson } from '@/lib/http/route.ts';
 import { withApiKey } from '@/lib/http/with-api-key.ts';
 
@@ -23,13 +24,20 @@ export const GET = withApiKey(['admin'], async (_req, { org }) => {
   return json({ data: keys.map(toDto) });
 });
 
-/** The clear key is in this response only; it cannot be retrieved again. */
+/**
+ * The clear key is in this response only; it cannot be retrieved again. A repeat with the same Idempotency-Key
+ * answers the same key record with `key: null`, because the clear key is never stored.
+ */
 export const POST = withApiKey(['admin'], async (req, { org, apiKey }) => {
   const body = await readJson(req, createApiKeyBodySchema);
-  const created = await createApiKey(
-    db,
-    { orgId: org.id, name: body.name, scopes: body.scopes },
-    { type: 'api_key', apiKeyId: apiKey.id },
-  );
-  return json({ ...toDto(created.apiKey), key: created.key }, 201);
+  const answer = await withIdempotentEffect(db, org.id, readIdempotency(req, body), async (tx) => {
+    const created = await createApiKey(
+      tx,
+      { orgId: org.id, name: body.name, scopes: body.scopes },
+      { type: 'api_key', apiKeyId: apiKey.id },
+    );
+    const dto = toDto(created.apiKey);
+    return { status: 201, body: { ...dto, key: created.key }, replayBody: { ...dto, key: null } };
+  });
+  return json(answer.body, answer.status);
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { db } from '@/lib/db/client.ts';
+import { readIdempotency, withIdempotentEffect } from '@/lib/http/idempotency.ts';
 import { json, readJson } from '@/lib/http/route.ts';
 import { withApiKey } from '@/lib/http/with-api-key.ts';
 import { listMembers } from '@/lib/orgs/orgs.ts';
@@ -28,25 +29,28 @@ type UserDto = {
 /** Registers one of the backend's end users as a member of the key's org. */
 export const POST = withApiKey(['admin'], async (req, { org, apiKey }) => {
   const body = await readJson(req, createUserBodySchema);
-  const { user, membership } = await createUser(
-    db,
-    {
-      email: body.email ?? null,
-      name: body.name ?? null,
-      externalId: body.external_id ?? null,
-      org: { id: org.id, role: 'member' },
-    },
-    { type: 'api_key', apiKeyId: apiKey.id },
-  );
-  const dto: UserDto = {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    external_id: membership?.externalId ?? null,
-    role: membership?.role ?? 'member',
-    created_at: (membership?.createdAt ?? user.createdAt).toISOString(),
-  };
-  return json(dto, 201);
+  const answer = await withIdempotentEffect(db, org.id, readIdempotency(req, body), async (tx) => {
+    const { user, membership } = await createUser(
+      tx,
+      {
+        email: body.email ?? null,
+        name: body.name ?? null,
+        externalId: body.external_id ?? null,
+        org: { id: org.id, role: 'member' },
+      },
+      { type: 'api_key', apiKeyId: apiKey.id },
+    );
+    const dto: UserDto = {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      external_id: membership?.externalId ?? null,
+      role: membership?.role ?? 'member',
+      created_at: (membership?.createdAt ?? user.createdAt).toISOString(),
+    };
+    return { status: 201, body: dto };
+  });
+  return json(answer.body, answer.status);
 });
 
 export const GET = withApiKey(['admin', 'read'], async (_req, { org }) => {
