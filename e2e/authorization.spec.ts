@@ -9,6 +9,7 @@ import { createUserWithCli, readCredentials, type Role } from './support/env';
 const pages = [
   { section: 'Overview', path: '' },
   { section: 'Credit pool', path: '/pool' },
+  { section: 'Ledger', path: '/ledger' },
   { section: 'Users', path: '/users' },
   { section: 'Usage', path: '/usage' },
   { section: 'Forecasts', path: '/forecasts' },
@@ -22,9 +23,9 @@ type Section = (typeof pages)[number]['section'];
 
 /** The permission matrix, written out independently of the code that enforces it. */
 const allowed: Record<Role, readonly Section[]> = {
-  owner: ['Overview', 'Credit pool', 'Users', 'Usage', 'Forecasts', 'Invoices', 'Alerts', 'API keys', 'Settings'],
-  admin: ['Overview', 'Credit pool', 'Users', 'Usage', 'Forecasts', 'Alerts', 'API keys'],
-  billing: ['Overview', 'Credit pool', 'Usage', 'Forecasts', 'Invoices'],
+  owner: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Forecasts', 'Invoices', 'Alerts', 'API keys', 'Settings'],
+  admin: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Forecasts', 'Alerts', 'API keys'],
+  billing: ['Overview', 'Credit pool', 'Ledger', 'Usage', 'Forecasts', 'Invoices'],
   member: [],
 };
 

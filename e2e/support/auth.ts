@@ -17,6 +17,7 @@ export function sectionsNav(page: Page) {
 export const dashboardSections = [
   'Overview',
   'Credit pool',
+  'Ledger',
   'Users',
   'Usage',
   'Forecasts',

@@ -62,6 +62,7 @@ describe('navSections', () => {
     expect(navSections.map((s) => [s.label, s.href('acme')])).toEqual([
       ['Overview', '/acme'],
       ['Credit pool', '/acme/pool'],
+      ['Ledger', '/acme/ledger'],
       ['Users', '/acme/users'],
       ['Usage', '/acme/usage'],
       ['Forecasts', '/acme/forecasts'],
@@ -78,6 +79,7 @@ describe('navSections', () => {
     expect(navSectionsFor('billing').map((s) => s.key)).toEqual([
       'overview',
       'pool',
+      'ledger',
       'usage',
       'forecasts',
       'invoices',

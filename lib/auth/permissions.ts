@@ -94,6 +94,7 @@ export type NavSection = {
 export const navSections: readonly NavSection[] = [
   { key: 'overview', label: 'Overview', href: (org) => `/${org}`, permission: 'overview:view' },
   { key: 'pool', label: 'Credit pool', href: (org) => `/${org}/pool`, permission: 'pool:view' },
+  { key: 'ledger', label: 'Ledger', href: (org) => `/${org}/ledger`, permission: 'pool:view' },
   { key: 'users', label: 'Users', href: (org) => `/${org}/users`, permission: 'users:manage' },
   { key: 'usage', label: 'Usage', href: (org) => `/${org}/usage`, permission: 'usage:view' },
   { key: 'forecasts', label: 'Forecasts', href: (org) => `/${org}/forecasts`, permission: 'forecasts:view' },

@@ -131,6 +131,8 @@ export type TransactionDto = {
 
 export type TransactionFilter = {
   user?: string;
+  /** Only transactions that moved credits of the org pool (ignored when `user` is given). */
+  pool?: boolean;
   kind?: string;
   from?: Date;
   to?: Date;
@@ -164,7 +166,7 @@ export async function listTransactions(
   filter: TransactionFilter = {},
 ): Promise<{ data: TransactionDto[]; next_cursor: string | null }> {
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
-  const account = filter.user ? await accountIdFor(ctx, orgId, filter.user) : null;
+  const account = filter.user || filter.pool ? await accountIdFor(ctx, orgId, filter.user) : null;
   if (filter.kind && !TRANSACTION_KINDS.has(filter.kind)) {
     throw new AppError('validation_failed', `kind must be one of ${[...TRANSACTION_KINDS].join(', ')}`, { field: 'kind' });
   }

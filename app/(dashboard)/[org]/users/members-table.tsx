@@ -1,12 +1,15 @@
 'use client';
 
+import Link from 'next/link';
 import { useActionState } from 'react';
+import { showCredits } from '@/components/ledger/credits';
 import { ActionError } from '@/components/ui/action-feedback';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { formatDate } from '@/components/ui/format';
 import { Table, Td, Th } from '@/components/ui/table';
 import type { Role } from '@/lib/generated/prisma/enums';
+import { MemberCreditsForm } from '../pool/member-credits-form';
 import { changeMemberRoleAction, removeMemberAction } from './actions';
 
 export type MemberItem = {
@@ -16,6 +19,9 @@ export type MemberItem = {
   email: string | null;
   role: Role;
   joinedAt: string;
+  /** The member's allocation, as decimal strings of credits. */
+  available: string;
+  reserved: string;
 };
 
 const roleLabels: Record<Role, string> = { owner: 'Owner', admin: 'Admin', billing: 'Billing', member: 'Member' };
@@ -75,9 +81,11 @@ type MembersTableProps = {
   currentUserId: string;
   assignableRoles: Role[];
   members: MemberItem[];
+  /** Whether the viewer may allocate and reclaim credits. */
+  manageCredits: boolean;
 };
 
-export function MembersTable({ orgSlug, currentUserId, assignableRoles, members }: MembersTableProps) {
+export function MembersTable({ orgSlug, currentUserId, assignableRoles, members, manageCredits }: MembersTableProps) {
   return (
     <Table caption="Members">
       <thead>
@@ -85,6 +93,9 @@ export function MembersTable({ orgSlug, currentUserId, assignableRoles, members 
           <Th>Name</Th>
           <Th>Email</Th>
           <Th>Role</Th>
+          <Th className="text-right">Available</Th>
+          <Th className="text-right">Reserved</Th>
+          {manageCredits ? <Th>Credits</Th> : null}
           <Th>Joined</Th>
           <Th>
             <span className="sr-only">Actions</span>
@@ -99,7 +110,9 @@ export function MembersTable({ orgSlug, currentUserId, assignableRoles, members 
           return (
             <tr key={m.membershipId}>
               <Td className="font-medium">
-                {m.name || <span className="text-zinc-500">No name</span>}
+                <Link href={`/${orgSlug}/users/${m.membershipId}`} className="rounded-sm text-accent-700 hover:underline">
+                  {m.name || 'No name'}
+                </Link>
                 {isSelf ? (
                   <span className="ml-2">
                     <Badge>You</Badge>
@@ -110,6 +123,13 @@ export function MembersTable({ orgSlug, currentUserId, assignableRoles, members 
               <Td>
                 <Badge tone={m.role === 'owner' || m.role === 'admin' ? 'accent' : 'neutral'}>{roleLabels[m.role]}</Badge>
               </Td>
+              <Td className="text-right tabular-nums">{showCredits(m.available)}</Td>
+              <Td className="text-right tabular-nums">{showCredits(m.reserved)}</Td>
+              {manageCredits ? (
+                <Td>
+                  <MemberCreditsForm orgSlug={orgSlug} member={{ value: m.userId, label: m.name || m.email || 'this member' }} compact />
+                </Td>
+              ) : null}
               <Td className="whitespace-nowrap">{formatDate(m.joinedAt)}</Td>
               <Td>{manageable ? <MemberActions orgSlug={orgSlug} member={m} roles={assignableRoles} /> : null}</Td>
             </tr>

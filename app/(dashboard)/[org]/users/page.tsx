@@ -2,10 +2,14 @@ import type { Metadata } from 'next';
 import { Card } from '@/components/ui/card';
 import { PageHeader } from '@/components/ui/page-header';
 import { requireOrgRole } from '@/lib/auth/authorize';
-import { rolesAssignableBy } from '@/lib/auth/permissions';
+import { can, rolesAssignableBy } from '@/lib/auth/permissions';
 import { db } from '@/lib/db/client';
+import { getLedgerContext } from '@/lib/ledger/context';
+import { listMemberBalances } from '@/lib/ledger/summary';
+import { formatCredits } from '@/lib/money/credits';
 import { listInvitations } from '@/lib/orgs/invitations';
 import { listMembers } from '@/lib/orgs/orgs';
+import { BulkAllocation } from './bulk-allocation';
 import { InvitationsTable } from './invitations-table';
 import { InviteForm } from './invite-form';
 import { MembersTable } from './members-table';
@@ -15,8 +19,13 @@ export const metadata: Metadata = { title: 'Users' };
 export default async function UsersPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
   const ctx = await requireOrgRole(slug, 'users:manage');
-  const [members, invitations] = await Promise.all([listMembers(db, ctx.org.id), listInvitations(db, ctx.org.id)]);
+  const [members, invitations, balances] = await Promise.all([
+    listMembers(db, ctx.org.id),
+    listInvitations(db, ctx.org.id),
+    listMemberBalances(getLedgerContext(), ctx.org.id),
+  ]);
   const assignable = rolesAssignableBy(ctx.membership.role);
+  const manageCredits = can(ctx.membership.role, 'pool:manage');
 
   return (
     <>
@@ -34,16 +43,31 @@ export default async function UsersPage({ params }: { params: Promise<{ org: str
             orgSlug={ctx.org.slug}
             currentUserId={ctx.user.id}
             assignableRoles={assignable}
-            members={members.map((m) => ({
-              membershipId: m.membershipId,
-              userId: m.userId,
-              name: m.name,
-              email: m.email,
-              role: m.role,
-              joinedAt: m.joinedAt.toISOString(),
-            }))}
+            manageCredits={manageCredits}
+            members={members.map((m) => {
+              const balance = balances.get(m.membershipId);
+              return {
+                membershipId: m.membershipId,
+                userId: m.userId,
+                name: m.name,
+                email: m.email,
+                role: m.role,
+                joinedAt: m.joinedAt.toISOString(),
+                available: formatCredits(balance?.available ?? 0n),
+                reserved: formatCredits(balance?.held ?? 0n),
+              };
+            })}
           />
         </section>
+
+        {manageCredits ? (
+          <Card
+            title="Bulk allocation"
+            description="Allocate credits from the pool to many members at once with a CSV file of user,amount rows. A user is a member's email, user id or external id; the header row is optional."
+          >
+            <BulkAllocation orgSlug={ctx.org.slug} />
+          </Card>
+        ) : null}
 
         <section aria-labelledby="invitations-heading" className="space-y-3">
           <h2 id="invitations-heading" className="text-lg font-semibold text-zinc-900">

@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { sectionsNav, signInWithForm } from './support/auth';
+import { createUserWithCli, readCredentials } from './support/env';
+
+/**
+ * A fresh org of the demo admin for this journey, so its credits stay out of the demo org that other journeys
+ * expect to be empty. Named to sort after the demo org, which stays the admin's home.
+ */
+function createLedgerOrg(tag: string, adminEmail: string): string {
+  const slug = `ledger-${tag}`;
+  const run = (args: string[]) =>
+    execFileSync('npx', ['tsx', 'scripts/admin.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: readCredentials().databaseUrl },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  run(['org', 'create', '--slug', slug, '--name', `Zz Ledger ${tag}`]);
+  run(['user', 'create', '--org', slug, '--email', adminEmail, '--role', 'owner']);
+  return slug;
+}
+
+/** A card of the page, found by its heading. */
+function card(page: Page, title: string) {
+  return page.locator('section').filter({ has: page.getByRole('heading', { level: 2, name: title, exact: true }) });
+}
+
+/** The Available cell of a member's row in the Users table. */
+function availableOf(page: Page, email: string) {
+  return page.getByRole('table', { name: 'Members' }).getByRole('row').filter({ hasText: email }).getByRole('cell').nth(3);
+}
+
+test('an admin grants credits, allocates them one by one and in bulk, and reads the ledger', async ({ page }) => {
+  test.setTimeout(120_000);
+  const { email, password } = readCredentials();
+  const tag = randomUUID().slice(0, 8);
+  const org = createLedgerOrg(tag, email);
+  const first = { email: `alloc-${tag}@example.com`, name: `Alloc ${tag}` };
+  const second = { email: `bulk-${tag}@example.com`, name: `Bulk ${tag}` };
+  for (const person of [first, second]) {
+    createUserWithCli({ org, email: person.email, name: person.name, role: 'member', password: `pw-${randomUUID()}` });
+  }
+  const reason = `E2E grant ${tag}`;
+
+  await signInWithForm(page, email, password);
+  await page.goto(`/${org}/pool`);
+  await expect(page.getByRole('heading', { level: 1, name: 'Credit pool' })).toBeVisible();
+
+  // 100 credits into the pool.
+  const grant = card(page, 'Grant credits');
+  await grant.getByLabel('Amount').fill('100');
+  await grant.getByLabel('Reason').fill(reason);
+  await grant.getByRole('button', { name: 'Grant credits' }).click();
+  await expect(grant.getByRole('status')).toContainText('Granted 100 credits to the pool');
+  await expect(page.getByRole('table', { name: 'Pool lots' })).toContainText('Promotion');
+
+  // 10 of them to a member.
+  const allocate = card(page, 'Allocate or reclaim');
+  await allocate.getByLabel('Member').selectOption({ label: `${first.name} (${first.email})` });
+  await allocate.getByLabel('Amount').fill('10');
+  await allocate.getByRole('button', { name: 'Allocate', exact: true }).click();
+  await expect(allocate.getByRole('status')).toContainText('Allocated 10 credits. The member now has 10 available.');
+
+  // The member's allocation shows on Users.
+  await page.goto(`/${org}/users`);
+  await expect(availableOf(page, first.email)).toHaveText('10');
+  await expect(availableOf(page, second.email)).toHaveText('0');
+
+  // Bulk allocation from a CSV file of two rows.
+  const csv = `user,amount\n${first.email},2.5\n"${second.email}",1\n`;
+  await page.getByLabel('CSV file').setInputFiles({ name: 'allocations.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await expect(page.getByText('allocations.csv: 2 rows, 3.5 credits in all (header row skipped).')).toBeVisible();
+  await page.getByRole('button', { name: 'Allocate to 2 rows' }).click();
+  const progress = page.getByRole('progressbar', { name: 'Progress' });
+  await expect(progress).toHaveAttribute('aria-valuenow', '100');
+  await expect(page.getByText('100% · 2 of 2 rows')).toBeVisible();
+  const results = page.getByRole('table', { name: 'Bulk allocation results' });
+  await expect(results.getByRole('row').filter({ hasText: first.email })).toContainText('Allocated · now 12.5 available');
+  await expect(results.getByRole('row').filter({ hasText: second.email })).toContainText('Allocated · now 1 available');
+  await expect(page.getByText('Done: 2 of 2 rows allocated.')).toBeVisible();
+  await expect(availableOf(page, first.email)).toHaveText('12.5');
+  await expect(availableOf(page, second.email)).toHaveText('1');
+
+  // The ledger: newest first, each transaction opens to its entries.
+  await sectionsNav(page).getByRole('link', { name: 'Ledger', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Ledger' })).toBeVisible();
+  const grantItem = page.getByRole('list', { name: 'Transactions' }).getByRole('listitem').filter({ hasText: reason });
+  const entries = grantItem.getByRole('table', { name: 'Entries' });
+  await expect(entries).toBeHidden();
+  await grantItem.locator('summary').click();
+  await expect(entries).toBeVisible();
+  await expect(entries.getByRole('row').filter({ hasText: 'Pool' })).toContainText('+100');
+  await expect(entries.getByRole('row').filter({ hasText: 'Promotions' })).toContainText('-100');
+
+  // The CSV export downloads the journal, grant included.
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Download CSV' }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(new RegExp(`^ledger-${org}-\\d{4}-\\d{2}-\\d{2}\\.csv$`));
+  const text = readFileSync(await download.path(), 'utf8');
+  const lines = text.split('\r\n');
+  expect(lines[0]).toBe('transaction_id,created_at,kind,memo,account,user,amount,lot_id,lot_source,lot_expires_at');
+  expect(lines.filter((line) => line.includes(`,grant,${reason},pool,,100,`))).toHaveLength(1);
+});
