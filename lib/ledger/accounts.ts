@@ -71,3 +71,56 @@ export async function resolveMember(ctx: LedgerContext, orgId: string, userRef: 
   remember(key, value);
   return value;
 }
+
+/**
+ * Resolves many member references at once (a usage batch): cached ones from memory, the rest with one query
+ * and one call opening any missing accounts. Unknown references are absent from the answer.
+ */
+export async function resolveMembers(
+  ctx: LedgerContext,
+  orgId: string,
+  userRefs: string[],
+): Promise<Map<string, MemberAccount>> {
+  const found = new Map<string, MemberAccount>();
+  const missing = new Set<string>();
+  for (const ref of userRefs) {
+    const hit = memberCache.get(`${orgId}:${ref}`);
+    if (hit && Date.now() - hit.at < TTL_MS) found.set(ref, hit.value);
+    else missing.add(ref);
+  }
+  if (missing.size === 0) return found;
+  const refs = [...missing];
+  const rows = await ctx.db.membership.findMany({
+    where: {
+      orgId,
+      OR: [{ userId: { in: refs.filter((r) => UUID.test(r)) } }, { externalId: { in: refs } }],
+    },
+    select: { id: true, userId: true, externalId: true, role: true, ledgerAccount: { select: { id: true } } },
+  });
+  const withoutAccount = rows.filter((m) => !m.ledgerAccount).map((m) => m.id);
+  const opened = new Map<string, string>();
+  if (withoutAccount.length > 0) {
+    const accounts = await ctx.run(
+      'SELECT m::text AS membership_id, ledger_user_account($1::uuid, m) AS id FROM unnest($2::uuid[]) AS m',
+      [orgId, withoutAccount],
+    );
+    for (const a of accounts) opened.set(a.membership_id as string, a.id as string);
+  }
+  const byUserId = new Map(rows.map((m) => [m.userId, m]));
+  const byExternalId = new Map(rows.filter((m) => m.externalId !== null).map((m) => [m.externalId as string, m]));
+  for (const ref of refs) {
+    // A user id match wins over an external id that happens to look the same.
+    const m = byUserId.get(ref) ?? byExternalId.get(ref);
+    if (!m) continue;
+    const value: MemberAccount = {
+      membershipId: m.id,
+      userId: m.userId,
+      externalId: m.externalId,
+      accountId: m.ledgerAccount?.id ?? (opened.get(m.id) as string),
+      role: m.role,
+    };
+    remember(`${orgId}:${ref}`, value);
+    found.set(ref, value);
+  }
+  return found;
+}

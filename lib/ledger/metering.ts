@@ -11,9 +11,9 @@ import { AppError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
 import { opActor } from './apply.ts';
-import { ensureOrgLedger, resolveMember, type MemberAccount } from './accounts.ts';
+import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } from './accounts.ts';
 import { runOp, type LedgerContext } from './context.ts';
-import { getEffectivePolicy } from './policies.ts';
+import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
 
 export type Idempotency = { key: string; hash: string };
@@ -320,6 +320,9 @@ export async function recordUsageBatch(
   actor: Actor,
   idempotency?: Idempotency,
 ): Promise<UsageResultDto[]> {
+  // One query for the members and one for their policies instead of one per event.
+  const members = await resolveMembers(ctx, orgId, [...new Set(events.map((e) => e.user))]);
+  await preloadMemberPolicies(ctx, [...members.values()].map((m) => m.membershipId));
   const prepared = await Promise.all(
     events.map(async (event) => {
       try {

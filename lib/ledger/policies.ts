@@ -85,6 +85,33 @@ export async function getMemberPolicy(ctx: LedgerContext, membershipId: string):
   return value;
 }
 
+/** Loads the overrides of many members with one query into the cache (a usage batch). */
+export async function preloadMemberPolicies(ctx: LedgerContext, membershipIds: string[]): Promise<void> {
+  const now = Date.now();
+  const missing = [...new Set(membershipIds)].filter((id) => {
+    const hit = memberCache.get(id);
+    return !hit || now - hit.at >= TTL_MS;
+  });
+  if (missing.length === 0) return;
+  const rows = await ctx.db.memberPolicy.findMany({ where: { membershipId: { in: missing } } });
+  const byId = new Map(rows.map((r) => [r.membershipId, r]));
+  for (const id of missing) {
+    const row = byId.get(id);
+    memberCache.set(id, {
+      value: row
+        ? {
+            autoAllocation: row.autoAllocation,
+            monthlyRefillTo: row.monthlyRefillTo,
+            poolFallback: row.poolFallback,
+            poolDailyLimit: row.poolDailyLimit,
+            poolMonthlyLimit: row.poolMonthlyLimit,
+          }
+        : null,
+      at: now,
+    });
+  }
+}
+
 /** The org policy with the member's overrides applied. */
 export async function getEffectivePolicy(
   ctx: LedgerContext,

@@ -541,6 +541,14 @@ CREATE FUNCTION ledger_resolved_answer(r "reservations", p_hash text) RETURNS js
   END;
 $$;
 
+-- The account whose balance a commit or release answers with: the member's own, as the reservation's answer
+-- did, also when the pool funded the hold (the pool's balance is not the member's to see).
+CREATE FUNCTION ledger_answer_account(p_op jsonb, r "reservations") RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT coalesce((p_op->>'account_id')::uuid,
+                  (SELECT id FROM "ledger_accounts" WHERE membership_id = r.membership_id),
+                  r.account_id);
+$$;
+
 -- Charges the actual cost of a reserved call: at most the hold from the set-aside credits, more only within
 -- available + overdraft; what the hold does not need goes back to its lots.
 CREATE FUNCTION ledger_op_commit(p_org uuid, p_op jsonb, p_now timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -601,7 +609,7 @@ BEGIN
   END IF;
   IF jsonb_array_length(v_back) > 0 THEN PERFORM ledger_settle_debt(p_org, r.account_id, p_now); END IF;
 
-  v_user_account := coalesce((p_op->>'account_id')::uuid, r.account_id);
+  v_user_account := ledger_answer_account(p_op, r);
   v_result := jsonb_build_object('ok', true, 'http_status', 200, 'id', r.id, 'status', 'committed',
                                  'charged', v_amount::text, 'released', greatest(r.amount - v_amount, 0)::text,
                                  'transaction_id', v_txn, 'balance', ledger_account_state(v_user_account));
@@ -632,7 +640,7 @@ BEGIN
   PERFORM ledger_settle_debt(p_org, r.account_id, p_now);
   v_result := jsonb_build_object('ok', true, 'http_status', 200, 'id', r.id, 'status', 'released',
                                  'released', r.amount::text,
-                                 'balance', ledger_account_state(coalesce((p_op->>'account_id')::uuid, r.account_id)));
+                                 'balance', ledger_account_state(ledger_answer_account(p_op, r)));
   UPDATE "reservations" SET status = 'released', resolution_hash = v_hash, result = v_result, resolved_at = p_now
    WHERE id = r.id;
   RETURN v_result;
@@ -722,21 +730,27 @@ DECLARE
   v_now timestamptz := date_trunc('milliseconds', coalesce(p_now, now()));
   -- An array variable grows in place; appending to a jsonb value would copy it every time.
   v_results jsonb[] := ARRAY[]::jsonb[];
+  v_accounts uuid[];
+  v_reservations uuid[];
   v_result jsonb;
   v_stored "idempotency_keys";
   v_constraint text;
   op jsonb;
 BEGIN
-  PERFORM ledger_lock_accounts(ARRAY(
-    SELECT DISTINCT a FROM (
-      SELECT (o->>'account_id')::uuid AS a FROM jsonb_array_elements(p_ops) o
-      UNION ALL SELECT (o->>'pool_account_id')::uuid FROM jsonb_array_elements(p_ops) o
-      UNION ALL SELECT (o->>'from_account_id')::uuid FROM jsonb_array_elements(p_ops) o
-      UNION ALL SELECT (o->>'to_account_id')::uuid FROM jsonb_array_elements(p_ops) o
-      UNION ALL SELECT r.account_id FROM "reservations" r
-                 WHERE r.org_id = p_org
-                   AND r.id IN (SELECT (o->>'reservation_id')::uuid FROM jsonb_array_elements(p_ops) o)
-    ) x WHERE a IS NOT NULL));
+  -- The accounts named by the operations, and those of the reservations they resolve (looked up by primary
+  -- key: this runs on every call, so it must stay cheap however many reservations there are).
+  SELECT coalesce(array_agg(v.a), ARRAY[]::uuid[]) INTO v_accounts
+    FROM jsonb_array_elements(p_ops) o,
+         LATERAL (VALUES ((o->>'account_id')::uuid), ((o->>'pool_account_id')::uuid),
+                         ((o->>'from_account_id')::uuid), ((o->>'to_account_id')::uuid)) v(a)
+   WHERE v.a IS NOT NULL;
+  v_reservations := ARRAY(SELECT (o->>'reservation_id')::uuid FROM jsonb_array_elements(p_ops) o
+                           WHERE o ? 'reservation_id');
+  IF cardinality(v_reservations) > 0 THEN
+    v_accounts := v_accounts || ARRAY(SELECT account_id FROM "reservations"
+                                       WHERE id = ANY(v_reservations) AND org_id = p_org);
+  END IF;
+  PERFORM ledger_lock_accounts(v_accounts);
 
   FOR op IN SELECT * FROM jsonb_array_elements(p_ops) LOOP
     IF op->>'idempotency_key' IS NULL THEN
