@@ -48,10 +48,11 @@ describe('batch usage ingestion', () => {
         { id: 'e4', user: users[0], amount: 3_000_000n }, // exactly what is left
         { id: 'e2', user: users[1], amount: 1n }, // same id, other content
         { id: 'e5', user: 'nobody', amount: 1n },
+        { id: 'e6', user: users[1], amount: 0n }, // nothing to charge: recorded even after a refusal
       ],
       system,
     );
-    expect(results.map((r) => r.status)).toEqual(['charged', 'charged', 'duplicate', 'rejected', 'charged', 'rejected', 'rejected']);
+    expect(results.map((r) => r.status)).toEqual(['charged', 'charged', 'duplicate', 'rejected', 'charged', 'rejected', 'rejected', 'charged']);
     expect(results[3]).toMatchObject({ error: { code: 'insufficient_credits' } });
     expect(results[5]).toMatchObject({ error: { code: 'event_conflict' } });
     expect(results[6]).toMatchObject({ error: { code: 'not_found' } });

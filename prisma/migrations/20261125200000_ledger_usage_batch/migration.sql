@@ -1,8 +1,9 @@
 -- Batch usage ingestion, set-based: up to thousands of events in a handful of statements instead of a dozen
--- statements per event. Same rules as ledger_op_usage: an event id is charged once per org (a repeat with the
--- same content answers "duplicate", with other content "event_conflict"); each member's events are charged in
--- order while they fit in available + overdraft (later ones answer insufficient_credits); each charge draws
--- from the member's lots in spend order and its entries are its receipt.
+-- statements per event. An event id is charged once per org (a repeat with the same content answers
+-- "duplicate", with other content "event_conflict"), as in ledger_op_usage. Each member's events are charged in
+-- order until the first that does not fit in what was available (plus overdraft) when the batch began; that
+-- one and the later ones of that member answer insufficient_credits (events of 0 credits are always recorded).
+-- Each charge draws from the member's lots in spend order and its entries are its receipt.
 --
 -- Concurrency: the members' accounts are locked in id order first (as in ledger_apply), so nothing else
 -- changes their lots, holds or balances while the statements below read and write them. Every account and lot
@@ -89,7 +90,7 @@ BEGIN
              b.actor_type, b.actor_id, gen_random_uuid() AS usage_id,
              CASE WHEN b.amount > 0 THEN gen_random_uuid() END AS txn_id,
              b.running - b.amount AS lo, b.running AS hi
-        FROM budget b WHERE b.running <= b.room),
+        FROM budget b WHERE b.amount = 0 OR b.running <= b.room),
     -- A plain insert: an event id recorded meanwhile by another transaction (for another member, so under
     -- another lock) raises unique_violation, and the batch runs again and sees it as known.
     inserted AS (
