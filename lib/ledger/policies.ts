@@ -71,18 +71,20 @@ export async function getOrgPolicy(ctx: LedgerContext, orgId: string): Promise<O
 export async function getMemberPolicy(ctx: LedgerContext, membershipId: string): Promise<MemberPolicyValues | null> {
   const hit = memberCache.get(membershipId);
   if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
-  const row = await ctx.db.memberPolicy.findUnique({ where: { membershipId } });
-  const value = row
-    ? {
-        autoAllocation: row.autoAllocation,
-        monthlyRefillTo: row.monthlyRefillTo,
-        poolFallback: row.poolFallback,
-        poolDailyLimit: row.poolDailyLimit,
-        poolMonthlyLimit: row.poolMonthlyLimit,
-      }
-    : null;
+  const value = memberPolicyValues(await ctx.db.memberPolicy.findUnique({ where: { membershipId } }));
   memberCache.set(membershipId, { value, at: Date.now() });
   return value;
+}
+
+function memberPolicyValues(row: MemberPolicyValues | null): MemberPolicyValues | null {
+  if (!row) return null;
+  return {
+    autoAllocation: row.autoAllocation,
+    monthlyRefillTo: row.monthlyRefillTo,
+    poolFallback: row.poolFallback,
+    poolDailyLimit: row.poolDailyLimit,
+    poolMonthlyLimit: row.poolMonthlyLimit,
+  };
 }
 
 /** Loads the overrides of many members with one query into the cache (a usage batch). */
@@ -95,21 +97,7 @@ export async function preloadMemberPolicies(ctx: LedgerContext, membershipIds: s
   if (missing.length === 0) return;
   const rows = await ctx.db.memberPolicy.findMany({ where: { membershipId: { in: missing } } });
   const byId = new Map(rows.map((r) => [r.membershipId, r]));
-  for (const id of missing) {
-    const row = byId.get(id);
-    memberCache.set(id, {
-      value: row
-        ? {
-            autoAllocation: row.autoAllocation,
-            monthlyRefillTo: row.monthlyRefillTo,
-            poolFallback: row.poolFallback,
-            poolDailyLimit: row.poolDailyLimit,
-            poolMonthlyLimit: row.poolMonthlyLimit,
-          }
-        : null,
-      at: now,
-    });
-  }
+  for (const id of missing) memberCache.set(id, { value: memberPolicyValues(byId.get(id) ?? null), at: now });
 }
 
 /** The org policy with the member's overrides applied. */
