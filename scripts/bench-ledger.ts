@@ -83,6 +83,8 @@ async function seed(url: string) {
   }
   await client.query(`CREATE TABLE bench_baseline (id int PRIMARY KEY, avail bigint NOT NULL)`);
   await client.query(`INSERT INTO bench_baseline SELECT i, 100000000000000 FROM generate_series(0, $1 - 1) i`, [USERS]);
+  // Statistics, as after any bulk load; without them the planner guesses sizes until autovacuum's first pass.
+  await client.query('ANALYZE');
   await client.end();
   const db = createDb(url, { poolSize: 2 });
   const { key } = await createApiKey(db, { orgId: org, name: 'bench', scopes: ['meter'] }, { type: 'system' });
