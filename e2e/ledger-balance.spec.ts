@@ -1,29 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { signInWithForm } from './support/auth';
-import { createUserWithCli, readCredentials } from './support/env';
-
-/**
- * A fresh org of the demo admin for this journey, so its credits stay out of the demo org that other journeys
- * expect to be empty. Named to sort after the demo org, which stays the admin's home.
- */
-function createLedgerOrg(tag: string, adminEmail: string): string {
-  const slug = `ledger-${tag}`;
-  const run = (args: string[]) =>
-    execFileSync('npx', ['tsx', 'scripts/admin.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: readCredentials().databaseUrl },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  run(['org', 'create', '--slug', slug, '--name', `Zz Ledger ${tag}`]);
-  run(['user', 'create', '--org', slug, '--email', adminEmail, '--role', 'owner']);
-  return slug;
-}
-
-function card(page: Page, title: string) {
-  return page.locator('section').filter({ has: page.getByRole('heading', { level: 2, name: title, exact: true }) });
-}
+import { createLedgerOrg, createUserWithCli, readCredentials } from './support/env';
+import { card } from './support/page';
 
 test('a member sees their own allocation on My balance and cannot open the pool or the ledger', async ({ page, browser }) => {
   test.setTimeout(120_000);
