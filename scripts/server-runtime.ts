@@ -4,22 +4,11 @@
  * waiting for /api/health.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const NEXT_BIN = path.resolve('node_modules/next/dist/bin/next');
 const SOURCE_ROOTS = ['app', 'components', 'lib', 'public', 'prisma/schema.prisma', 'next.config.ts', 'package.json', 'postcss.config.mjs'];
-
-/** A secret kept in `<dataDir>/<name>`, generated on first use. */
-export function dataDirSecret(dataDir: string, name: string, bytes = 32): string {
-  mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, name);
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(bytes).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
-}
 
 function newestMtime(entry: string): number {
   if (!existsSync(entry)) return 0;

@@ -9,8 +9,9 @@ import { openAppDatabase } from '../lib/db/app-database.ts';
 import { createPgPool } from '../lib/db/pg.ts';
 import { EnvError, parseEnv } from '../lib/env.ts';
 import { startLedgerJobs } from '../lib/jobs/start-jobs.ts';
+import { dataDirSecret } from '../lib/ops/data-dir.ts';
 import { seedDemoOnce } from '../prisma/seed.ts';
-import { buildAppOnce, buildIsStale, dataDirSecret, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
+import { buildAppOnce, buildIsStale, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
 
 async function main() {
   const dev = process.argv.includes('--dev');

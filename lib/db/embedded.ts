@@ -4,10 +4,10 @@
  * a process that finds the cluster already running (the server, while the admin CLI runs) connects to it
  * instead of starting a second one, reading the port from PostgreSQL's own postmaster.pid.
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { dataDirSecret } from '../ops/data-dir.ts';
 
 export type EmbeddedDatabase = {
   /** Connection string of the `credits` database on the cluster. */
@@ -33,13 +33,6 @@ export async function findFreePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-function readOrCreateSecret(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 function isAlive(pid: number): boolean {
@@ -107,7 +100,7 @@ export async function startEmbeddedPostgres(
   // As root the server runs as the `postgres` user, which must be able to reach its cluster folder.
   if (process.getuid?.() === 0) chmodSync(root, 0o711);
   const clusterDir = path.join(root, 'postgres');
-  const password = readOrCreateSecret(path.join(root, 'postgres-password'));
+  const password = dataDirSecret(root, 'postgres-password', 24);
 
   const runningPort = runningClusterPort(clusterDir);
   if (runningPort !== null && (await canConnect(runningPort))) {

@@ -5,15 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { withDatabase } from './database-url.ts';
 import { migrateDatabase } from './migrate.ts';
 import { compareSchemas, describeSchema } from './schema-catalog.ts';
 import { diffSchemas, readSchemaFile } from './schema-engine.ts';
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 export async function checkMigrationsMatchSchema(adminUrl: string, migrationsDir?: string): Promise<string[]> {
   const suffix = randomBytes(4).toString('hex');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
+import { withDatabase } from './database-url.ts';
 import { checkMigrationsMatchSchema } from './migration-check.ts';
 import { migrateDatabase, MIGRATIONS_DIR, pendingMigrations, readMigrations } from './migrate.ts';
 
@@ -16,9 +17,7 @@ async function freshDatabase(): Promise<string> {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const u = new URL(t.adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
+  return withDatabase(t.adminUrl, name);
 }
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
+import { withDatabase } from '../db/database-url.ts';
 import { assertLocalDatabaseUrl } from './local-url.ts';
 
 export const TEMPLATE_DB = 'credits_test_template';
@@ -18,12 +19,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string;
   }
-}
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 export default async function setup(project: TestProject) {

@@ -8,17 +8,12 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, type Db } from '../db/client.ts';
 
-const TEMPLATE_DB = 'credits_test_template';
+import { withDatabase } from '../db/database-url.ts';
+import { TEMPLATE_DB } from './db-global-setup.ts';
 
 export type TestDatabase = { url: string; adminUrl: string; db: Db; name: string };
 
 let current: Promise<TestDatabase> | undefined;
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 /** A fresh, migrated database for this test file (the same one for every call within the file). */
 export function useTestDatabase(): Promise<TestDatabase> {
