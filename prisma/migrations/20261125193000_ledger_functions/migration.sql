@@ -718,6 +718,13 @@ BEGIN
   END;
 END $$;
 
+-- The answer to a repeated Idempotency-Key: the stored result for the same request, a mismatch for another.
+CREATE FUNCTION ledger_idempotent_answer(k "idempotency_keys", p_hash text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN k.request_hash = p_hash THEN k.body
+              ELSE ledger_result_error(422, 'idempotency_mismatch',
+                                       'This Idempotency-Key was used with a different request') END;
+$$;
+
 -- The entry point: applies a batch of operations of one org in one transaction, in order, and returns one
 -- result per operation. First it locks every customer account the batch touches, in id order, so batches
 -- running at once on other connections or app instances serialize per account and never deadlock. An
@@ -758,9 +765,7 @@ BEGIN
     ELSE
       SELECT * INTO v_stored FROM "idempotency_keys" WHERE org_id = p_org AND key = op->>'idempotency_key';
       IF FOUND THEN
-        v_result := CASE WHEN v_stored.request_hash = op->>'idempotency_hash' THEN v_stored.body
-                         ELSE ledger_result_error(422, 'idempotency_mismatch',
-                                'This Idempotency-Key was used with a different request') END;
+        v_result := ledger_idempotent_answer(v_stored, op->>'idempotency_hash');
       ELSE
         BEGIN
           v_result := ledger_exec(p_org, op, v_now);
@@ -772,9 +777,7 @@ BEGIN
           IF v_constraint <> 'idempotency_keys_pkey' THEN RAISE; END IF;
           -- Another transaction stored this key first (and is committed): its result stands, ours is undone.
           SELECT * INTO v_stored FROM "idempotency_keys" WHERE org_id = p_org AND key = op->>'idempotency_key';
-          v_result := CASE WHEN v_stored.request_hash = op->>'idempotency_hash' THEN v_stored.body
-                           ELSE ledger_result_error(422, 'idempotency_mismatch',
-                                  'This Idempotency-Key was used with a different request') END;
+          v_result := ledger_idempotent_answer(v_stored, op->>'idempotency_hash');
         END;
       END IF;
     END IF;

@@ -39,9 +39,7 @@ BEGIN
   IF p_idempotency_key IS NOT NULL THEN
     SELECT * INTO v_stored FROM "idempotency_keys" WHERE org_id = p_org AND key = p_idempotency_key;
     IF FOUND THEN
-      RETURN CASE WHEN v_stored.request_hash = p_idempotency_hash THEN v_stored.body
-                  ELSE jsonb_build_object('ok', false, 'http_status', 422, 'code', 'idempotency_mismatch',
-                                          'message', 'This Idempotency-Key was used with a different request') END;
+      RETURN ledger_idempotent_answer(v_stored, p_idempotency_hash);
     END IF;
   END IF;
 
@@ -220,9 +218,7 @@ BEGIN
     IF v_constraint = 'usage_events_org_id_event_id_key' AND v_attempt < 3 THEN CONTINUE; END IF;
     IF v_constraint <> 'idempotency_keys_pkey' THEN RAISE; END IF;
     SELECT * INTO v_stored FROM "idempotency_keys" WHERE org_id = p_org AND key = p_idempotency_key;
-    RETURN CASE WHEN v_stored.request_hash = p_idempotency_hash THEN v_stored.body
-                ELSE jsonb_build_object('ok', false, 'http_status', 422, 'code', 'idempotency_mismatch',
-                                        'message', 'This Idempotency-Key was used with a different request') END;
+    RETURN ledger_idempotent_answer(v_stored, p_idempotency_hash);
   END;
   END LOOP;
   RAISE EXCEPTION 'usage batch kept conflicting with concurrent writers';
