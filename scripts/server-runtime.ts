@@ -61,11 +61,15 @@ export async function buildAppOnce(env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
+const SERVE_SCRIPT = path.resolve('scripts/serve.ts');
+
+/** `start`: the production server (scripts/serve.ts: Next plus the direct metering dispatch); `dev`: next dev. */
 export function startNext(mode: 'start' | 'dev', options: { host: string; port: number; env: NodeJS.ProcessEnv }): ChildProcess {
-  return spawn(process.execPath, [NEXT_BIN, mode, '-H', options.host, '-p', String(options.port)], {
-    stdio: 'inherit',
-    env: options.env,
-  });
+  const args =
+    mode === 'start'
+      ? ['--import', 'tsx', SERVE_SCRIPT, '-H', options.host, '-p', String(options.port)]
+      : [NEXT_BIN, 'dev', '-H', options.host, '-p', String(options.port)];
+  return spawn(process.execPath, args, { stdio: 'inherit', env: options.env });
 }
 
 /** Resolves once GET /api/health answers 200; rejects when the child exits first or time runs out. */

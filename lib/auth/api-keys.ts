@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ApiKeyScope } from '../generated/prisma/client.ts';
 import { AppError } from '../http/errors.ts';
 import { logger } from '../http/logger.ts';
+import { processMap } from '../ops/process-memory.ts';
 import type { DbOrTx } from '../users/create-user.ts';
 import { withTransaction } from '../users/create-user.ts';
 import { type Actor, recordAudit } from './actor.ts';
@@ -166,7 +167,7 @@ export async function verifyApiKey(db: DbOrTx, key: string): Promise<VerifiedApi
  * The memory holds only key hashes.
  */
 const VERIFIED_TTL_MS = 5_000;
-const verifiedKeys = new Map<string, { value: VerifiedApiKey | null; at: number }>();
+const verifiedKeys = processMap<string, { value: VerifiedApiKey | null; at: number }>('verified-api-keys');
 
 /** Forgets every remembered key (after a revocation). */
 export function forgetVerifiedApiKeys(): void {

@@ -10,6 +10,7 @@ export const errorStatus = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  payload_too_large: 413,
   conflict: 409,
   reservation_expired: 409,
   reservation_already_committed: 409,

@@ -4,6 +4,7 @@
  * hot path does not pay a lookup per call.
  */
 import { AppError } from '../http/errors.ts';
+import { processMap } from '../ops/process-memory.ts';
 import type { LedgerContext } from './context.ts';
 
 export type MemberAccount = {
@@ -16,8 +17,8 @@ export type MemberAccount = {
 
 const TTL_MS = 30_000;
 const MAX_ENTRIES = 50_000;
-const memberCache = new Map<string, { value: MemberAccount; at: number }>();
-const poolCache = new Map<string, string>();
+const memberCache = processMap<string, { value: MemberAccount; at: number }>('ledger-members');
+const poolCache = processMap<string, string>('ledger-pools');
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

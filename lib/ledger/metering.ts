@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
+import { processMap } from '../ops/process-memory.ts';
 import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
 import { opActor } from './apply.ts';
 import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } from './accounts.ts';
@@ -47,7 +48,7 @@ export type CommitInput = z.infer<typeof commitInputSchema>;
 export type UsageEventInput = z.infer<typeof usageEventSchema>;
 
 // In-process memory of which account a reservation belongs to, so a commit joins the batches of its account.
-const reservationAccounts = new Map<string, string>();
+const reservationAccounts = processMap<string, string>('reservation-accounts');
 function rememberReservation(id: string, accountId: string) {
   if (reservationAccounts.size >= 100_000) reservationAccounts.delete(reservationAccounts.keys().next().value as string);
   reservationAccounts.set(id, accountId);

@@ -11,6 +11,7 @@ import { formatCredits, nonNegativeCreditsSchema } from '../money/credits.ts';
 import type { LedgerContext } from './context.ts';
 import { withTransaction } from '../users/create-user.ts';
 import { ensureOrgLedger } from './accounts.ts';
+import { processMap } from '../ops/process-memory.ts';
 
 export type OrgPolicyValues = {
   autoAllocation: bigint;
@@ -34,8 +35,8 @@ export type MemberPolicyValues = {
 export type EffectivePolicy = Omit<OrgPolicyValues, 'overdraftLimit'> & { overdraftLimit: bigint };
 
 const TTL_MS = 5_000;
-const orgCache = new Map<string, { value: OrgPolicyValues; at: number }>();
-const memberCache = new Map<string, { value: MemberPolicyValues | null; at: number }>();
+const orgCache = processMap<string, { value: OrgPolicyValues; at: number }>('ledger-org-policies');
+const memberCache = processMap<string, { value: MemberPolicyValues | null; at: number }>('ledger-member-policies');
 
 export const DEFAULT_POLICY: OrgPolicyValues = {
   autoAllocation: 0n,

@@ -1,0 +1,103 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFastDispatch, MAX_BODY_BYTES } from './fast-dispatch.ts';
+import { json } from './route.ts';
+
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  const dispatch = createFastDispatch(
+    [
+      {
+        method: 'POST',
+        path: '/api/v1/things/:id/act',
+        handler: async (req, ctx) =>
+          json(
+            {
+              id: (await ctx!.params).id,
+              url: req.url,
+              method: req.method,
+              auth: req.headers.get('authorization'),
+              body: req.body === null ? null : await req.text(),
+            },
+            201,
+            { 'x-extra': 'yes' },
+          ),
+      },
+      { method: 'GET', path: '/api/v1/boom', handler: async () => Promise.reject(new Error('broken')) },
+    ],
+    'http://127.0.0.1:1',
+  );
+  server = createServer((req, res) => {
+    if (dispatch(req, res)) return;
+    res.statusCode = 299;
+    res.end('fallback');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('createFastDispatch', () => {
+  it('serves a matching route with its params, headers, query and body, and the handler status and headers', async () => {
+    const res = await fetch(`${base}/api/v1/things/abc%20d/act?x=1`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-extra')).toBe('yes');
+    expect(await res.json()).toEqual({
+      id: 'abc d',
+      url: 'http://127.0.0.1:1/api/v1/things/abc%20d/act?x=1',
+      method: 'POST',
+      auth: 'Bearer k',
+      body: '{"a":1}',
+    });
+  });
+
+  it('gives the handler no body when the request has none', async () => {
+    const res = await fetch(`${base}/api/v1/things/1/act`, { method: 'POST' });
+    expect((await res.json()).body).toBeNull();
+  });
+
+  it('leaves other methods, paths, trailing slashes and empty params to the next handler', async () => {
+    for (const [method, p] of [
+      ['GET', '/api/v1/things/1/act'],
+      ['POST', '/api/v1/things/1/act/'],
+      ['POST', '/api/v1/things//act'],
+      ['POST', '/api/v1/other'],
+    ]) {
+      const res = await fetch(`${base}${p}`, { method });
+      expect(res.status, `${method} ${p}`).toBe(299);
+      expect(await res.text()).toBe('fallback');
+    }
+  });
+
+  it('answers 413 payload_too_large to a body announced over the limit, without reading it', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${base}/api/v1/things/1/act`, {
+        method: 'POST',
+        headers: { 'content-length': String(MAX_BODY_BYTES + 1) },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.write('x');
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).error.code).toBe('payload_too_large');
+  });
+
+  it('answers a generic 500 when a handler throws', async () => {
+    const res = await fetch(`${base}/api/v1/boom`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: { code: 'internal', message: 'Internal server error' } });
+  });
+});
