@@ -11,6 +11,7 @@
  *
  *   tsx scripts/bench-ledger.ts [--seconds 5] [--clients 1,8,32,64]
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import pg from 'pg';
 import { createApiKey } from '../lib/auth/api-keys.ts';
 import { openAppDatabase } from '../lib/db/app-database.ts';
 import { createDb } from '../lib/db/client.ts';
+import type { LoadJob, LoadReport } from './bench/load-worker.ts';
 import { buildAppOnce, buildIsStale, startNext, waitForHealth } from './server-runtime.ts';
 
 const args = process.argv.slice(2);
@@ -61,6 +63,26 @@ async function load(clients: number, seconds: number, step: (client: number, i: 
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return { perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+/** Runs `job` in a separate load-generator process (scripts/bench/load-worker.ts), so it steals no time from this one. */
+function loadOverHttp(job: LoadJob): Promise<{ perSecond: number; p50: number; p99: number; errors: number }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.resolve('scripts/bench/load-worker.ts'), [], { execArgv: ['--import', 'tsx'] });
+    child.once('message', (report: LoadReport) => {
+      for (const message of report.errors.slice(0, 3)) console.error(`  step failed: ${message}`);
+      const sorted = report.latencies.sort((a, b) => a - b);
+      resolve({
+        perSecond: report.count / (report.elapsedMs / 1000),
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        errors: report.errors.length,
+      });
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+    child.send(job);
+  });
 }
 
 async function seed(url: string) {
@@ -136,10 +158,7 @@ async function main() {
           await basePool.query('UPDATE bench_baseline SET avail = avail + 500000 WHERE id = $1', [id]);
         });
         results.push({ name: 'baseline', target, clients, ...base });
-        const api = await load(clients, SECONDS, async (c, i) => {
-          const r = await post('/api/v1/reservations', { user: `user${pick(c, i)}`, amount: '1' });
-          await post(`/api/v1/reservations/${r.id}/commit`, { amount: '0.5' });
-        });
+        const api = await loadOverHttp({ kind: 'pairs', port: PORT, key, clients, seconds: SECONDS, users: USERS, hot: target === 'hot' });
         results.push({ name: 'api', target, clients, ...api });
         console.log(`  ${target} x${clients}: baseline ${base.perSecond.toFixed(0)}/s, api ${api.perSecond.toFixed(0)}/s (${api.errors} errors)`);
       }
@@ -148,13 +167,8 @@ async function main() {
 
     // Batch ingestion: 1,000 events per request across the 1,000 users, after one warm-up batch (member
     // lookups are cached by the server after the first).
-    let batchNo = 0;
-    const batchOf = (n: number) => Array.from({ length: 1000 }, (_, j) => ({ id: `w${n}-${j}`, user: `user${j % USERS}`, amount: '0.001' }));
-    await post('/api/v1/usage/batch', { events: batchOf(-1) });
-    const batch = await load(2, SECONDS * 2, async () => {
-      const res = (await post('/api/v1/usage/batch', { events: batchOf(batchNo++) })) as { summary?: { charged: number } };
-      if (res.summary && res.summary.charged !== 1000) throw new Error(`batch charged ${res.summary.charged}`);
-    });
+    await post('/api/v1/usage/batch', { events: Array.from({ length: 1000 }, (_, j) => ({ id: `warm-${j}`, user: `user${j % USERS}`, amount: '0.001' })) });
+    const batch = await loadOverHttp({ kind: 'batch', port: PORT, key, clients: 2, seconds: SECONDS * 2, users: USERS, batchSize: 1000, prefix: 'b' });
 
     console.log('\nreserve+commit pairs per second (p50 / p99 latency of a pair, ms)');
     console.log('| target | clients | baseline pairs/s | api pairs/s | ratio | api p50 | api p99 | baseline p50 | baseline p99 |');
