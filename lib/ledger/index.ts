@@ -34,6 +34,13 @@
  *   swept before it is used.
  * - Hot accounts are coalesced (coalescer.ts): operations arriving while a batch for the same account is in
  *   the database go together in the next batch — one lock, one transaction, one WAL flush for many calls.
+ * - A batch of plain reserves and commits that all succeed is applied set-based (ledger_fast_batch: a handful
+ *   of statements for the whole batch instead of a dozen per operation), under the same account locks. It
+ *   checks everything first and declines, before writing anything, whatever it does not handle (other
+ *   operations, pool funding, debt, something due to expire, a stored Idempotency-Key, a reserve that might
+ *   not fit); ledger_apply then runs the batch one operation at a time. Operations of one batch are concurrent
+ *   requests, so running its commits before its reserves is a valid order. The model-based test runs once on
+ *   each path.
  */
 export { getLedgerContext, type LedgerContext } from './context.ts';
 export { ensureOrgLedger, resolveMember } from './accounts.ts';
