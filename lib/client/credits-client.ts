@@ -14,6 +14,8 @@ import type {
   AllocationInput,
   Commit,
   CommitInput,
+  Estimate,
+  EstimateInput,
   CreateUserInput,
   Credits,
   Grant,
@@ -89,6 +91,11 @@ export class CreditsClient {
   /** Gives the whole hold back (the call failed). */
   release(reservationId: string, options?: CallOptions): Promise<Release> {
     return this.call({ method: 'POST', path: `/api/v1/reservations/${encodeURIComponent(reservationId)}/release`, body: {} }, options);
+  }
+
+  /** What a request to a model will probably cost; nothing is held. */
+  estimate(input: EstimateInput, options?: CallOptions): Promise<Estimate> {
+    return this.call({ method: 'POST', path: '/api/v1/estimate', body: input }, options);
   }
 
   getReservation(reservationId: string, options?: CallOptions): Promise<ReservationState> {

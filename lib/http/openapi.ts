@@ -19,7 +19,7 @@ const errorResponses: Record<number, [string, string]> = {
   403: ['Forbidden', 'The API key lacks the required scope (forbidden)'],
   404: ['NotFound', 'No such record in the key\'s org (not_found); records of other orgs are not found too'],
   409: ['Conflict', 'The request conflicts with the current state (conflict, reservation_expired, reservation_already_committed, reservation_already_released, commit_exceeds_available, event_conflict)'],
-  422: ['Unprocessable', 'The body or query does not fit (validation_failed, with details.issues), or the Idempotency-Key was used with another request (idempotency_mismatch)'],
+  422: ['Unprocessable', 'The body or query does not fit (validation_failed, with details.issues), the Idempotency-Key was used with another request (idempotency_mismatch), or no price is known for the model (unknown_model)'],
   429: ['RateLimited', 'Too many requests (rate_limited); retry after the Retry-After header'],
   500: ['Internal', 'Unexpected error (internal); the x-request-id header identifies it in the logs'],
 };
@@ -296,6 +296,16 @@ const paths: Record<string, Json> = {
       scopes: ['meter'],
       body: 'UsageBatchRequest',
       ok: { status: 200, description: 'Per-event results and a summary', schema: 'UsageBatch' },
+    }),
+  },
+  '/api/v1/estimate': {
+    post: operation('post', {
+      tag: 'Metering',
+      summary: 'Estimate what a request to a model will cost',
+      description: 'Input tokens are counted with the model\'s own encoding for OpenAI models, else with o200k_base plus the org\'s margin; output tokens are the least of max_output_tokens, the model\'s maximum output and the org\'s cap. Nothing is held, so a repeat is always safe.',
+      scopes: ['meter', 'read'],
+      body: 'EstimateRequest',
+      ok: { status: 200, description: 'The estimate', schema: 'Estimate' },
     }),
   },
   '/api/v1/transactions': {

@@ -15,32 +15,67 @@ import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } fr
 import { runOp, type LedgerContext } from './context.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
+import { modelUsageSchema } from '../pricing/price-usage.ts';
+import { callerMetadataSchema, withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
+import { recordReleasedRequest } from '../usage/records.ts';
+import {
+  estimatedHold,
+  eventModelFields,
+  eventUsage,
+  oneOfAmountOrModel,
+  pricedUsage,
+  requestFacts,
+  reserveModelFields,
+} from './model-inputs.ts';
 
 export type Idempotency = { key: string; hash: string };
 
-const metadataSchema = z.record(z.string(), z.unknown()).optional();
+const metadataSchema = callerMetadataSchema;
 
-export const reserveInputSchema = z.object({
-  user: z.string().trim().min(1).max(200),
-  amount: positiveCreditsSchema,
-  ttl_seconds: z.number().int().min(1).max(86_400).optional(),
-  metadata: metadataSchema,
-});
+function exactlyOne(required: string[]) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const issue = oneOfAmountOrModel(value, required);
+    if (issue) ctx.addIssue({ code: 'custom', ...issue });
+  };
+}
 
-export const commitInputSchema = z.object({
-  amount: nonNegativeCreditsSchema,
-  metadata: metadataSchema,
-});
+/** A hold of `amount`, or of the estimate of a request to `model` (exactly one of the two). */
+export const reserveInputSchema = z
+  .object({
+    user: z.string().trim().min(1).max(200),
+    amount: positiveCreditsSchema.optional(),
+    ...reserveModelFields,
+    ttl_seconds: z.number().int().min(1).max(86_400).optional(),
+    metadata: metadataSchema,
+  })
+  .superRefine(exactlyOne(['estimate']));
+
+/** The real cost as `amount`, or the request's `usage` (model and tokens) to price (exactly one of the two). */
+export const commitInputSchema = z
+  .object({
+    amount: nonNegativeCreditsSchema.optional(),
+    usage: modelUsageSchema.optional(),
+    metadata: metadataSchema,
+  })
+  .superRefine((value, ctx) => {
+    if ((value.amount === undefined) === (value.usage === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of amount or usage', path: ['amount'] });
+    }
+  });
 
 const MAX_BACKFILL_DAYS = 400;
 
-export const usageEventSchema = z.object({
-  id: z.string().trim().min(1).max(200),
-  user: z.string().trim().min(1).max(200),
-  amount: nonNegativeCreditsSchema,
-  timestamp: z.iso.datetime({ offset: true }).optional(),
-  metadata: metadataSchema,
-});
+/** An event costing `amount`, or the usage of `model` priced as of its timestamp (exactly one of the two). */
+export const usageEventSchema = z
+  .object({
+    id: z.string().trim().min(1).max(200),
+    user: z.string().trim().min(1).max(200),
+    amount: nonNegativeCreditsSchema.optional(),
+    ...eventModelFields,
+    timestamp: z.iso.datetime({ offset: true }).optional(),
+    metadata: metadataSchema,
+  })
+  .superRefine(exactlyOne(['input_tokens', 'output_tokens']));
 
 export type ReserveInput = z.infer<typeof reserveInputSchema>;
 export type CommitInput = z.infer<typeof commitInputSchema>;
@@ -107,6 +142,7 @@ export async function reserveCredits(
   input: ReserveInput,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<ReservationDto> {
   const member = await resolveMember(ctx, orgId, input.user);
   const policy = await getEffectivePolicy(ctx, orgId, member.membershipId);
@@ -116,15 +152,19 @@ export async function reserveCredits(
       field: 'ttl_seconds',
     });
   }
+  const hold: { amount: bigint; facts?: UsageFacts } =
+    input.amount !== undefined
+      ? { amount: input.amount }
+      : await estimatedHold(ctx, orgId, { model: input.model!, provider: input.provider, estimate: input.estimate! });
   const id = randomUUID();
   const op: ReserveOp = {
     type: 'reserve',
     id,
     account_id: member.accountId,
     membership_id: member.membershipId,
-    amount: input.amount.toString(),
+    amount: hold.amount.toString(),
     ttl_seconds: ttl,
-    metadata: input.metadata,
+    metadata: withUsageFacts(input.metadata, { ...requestFacts(actor, request), ...hold.facts }),
     ...(await poolFallback(ctx, orgId, member)),
     ...opActor(actor),
     ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
@@ -167,14 +207,19 @@ export async function commitReservation(
   input: CommitInput,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<CommitDto> {
   checkReservationId(reservationId);
+  const priced = input.usage ? await pricedUsage(ctx, orgId, input.usage) : undefined;
   const op: CommitOp = {
     type: 'commit',
     reservation_id: reservationId,
-    amount: input.amount.toString(),
-    request_hash: requestHash({ amount: input.amount, metadata: input.metadata }),
-    metadata: input.metadata,
+    amount: (priced?.amount ?? input.amount ?? 0n).toString(),
+    // A priced commit is the same request whatever the price: a repeat answers the first result.
+    request_hash: priced
+      ? requestHash({ usage: input.usage, metadata: input.metadata })
+      : requestHash({ amount: input.amount, metadata: input.metadata }),
+    metadata: withUsageFacts(input.metadata, { ...requestFacts(actor, request), ...priced?.facts }),
     ...opActor(actor),
     ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
   };
@@ -199,6 +244,7 @@ export async function releaseReservation(
   reservationId: string,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<ReleaseDto> {
   checkReservationId(reservationId);
   const op: ReleaseOp = {
@@ -207,7 +253,9 @@ export async function releaseReservation(
     ...opActor(actor),
     ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
   };
-  return releaseDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
+  const released = releaseDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
+  if (request) await recordReleasedRequest(ctx, orgId, reservationId, requestFacts(actor, request));
+  return released;
 }
 
 export type UsageResultDto =
@@ -253,17 +301,29 @@ function eventTime(event: UsageEventInput, now: Date): string | undefined {
   return at.toISOString();
 }
 
-async function usageOp(ctx: LedgerContext, orgId: string, event: UsageEventInput, actor: Actor): Promise<UsageOp> {
+async function usageOp(
+  ctx: LedgerContext,
+  orgId: string,
+  event: UsageEventInput,
+  actor: Actor,
+  request?: RequestInfo,
+): Promise<UsageOp> {
   const member = await resolveMember(ctx, orgId, event.user);
+  const now = ctx.now?.() ?? new Date();
+  const occurredAt = eventTime(event, now);
+  const priced =
+    event.amount === undefined ? await pricedUsage(ctx, orgId, eventUsage(event), occurredAt ? new Date(occurredAt) : now) : undefined;
+  const { id: _id, metadata: _metadata, ...content } = event;
   return {
     type: 'usage',
     event_id: event.id,
     account_id: member.accountId,
     membership_id: member.membershipId,
-    amount: event.amount.toString(),
-    occurred_at: eventTime(event, ctx.now?.() ?? new Date()),
-    request_hash: requestHash({ user: event.user, amount: event.amount, timestamp: event.timestamp, metadata: event.metadata }),
-    metadata: event.metadata,
+    amount: (priced?.amount ?? event.amount ?? 0n).toString(),
+    occurred_at: occurredAt,
+    // For an amount event: user, amount, timestamp and metadata, as always; a model event adds its usage.
+    request_hash: requestHash({ ...content, metadata: event.metadata }),
+    metadata: withUsageFacts(event.metadata, { ...requestFacts(actor, request), ...priced?.facts }),
     ...(await poolFallback(ctx, orgId, member)),
     ...opActor(actor),
   };
@@ -276,8 +336,9 @@ export async function recordUsage(
   event: UsageEventInput,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<UsageResultDto> {
-  const op = await usageOp(ctx, orgId, event, actor);
+  const op = await usageOp(ctx, orgId, event, actor, request);
   if (idempotency) Object.assign(op, { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash });
   const result = await runOp(ctx, orgId, op, op.account_id);
   if (!result.ok) throw toAppError(result);
