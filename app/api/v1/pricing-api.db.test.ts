@@ -4,6 +4,7 @@ import { getLedgerContext } from '@/lib/ledger/context.ts';
 import { releaseReservation, reserveCredits } from '@/lib/ledger/metering.ts';
 import { checkLedger } from '@/lib/ledger/queries.ts';
 import { createOrgPriceVersion } from '@/lib/pricing/org-prices.ts';
+import { getUsageRecord, listUsageRecords } from '@/lib/usage/queries.ts';
 import { recordUsage } from '@/lib/usage/records.ts';
 import { callJson, createTestMember, createTestOrg, type TestOrg } from '@/lib/test/api-fixture.ts';
 import { useTestDatabase } from '@/lib/test/db-harness.ts';
@@ -217,5 +218,27 @@ describe('price changes, releases and uncharged requests', () => {
     const id = await recordUsage(ctx, org.id, { user: 'ada', model: 'gpt-4o', request_id: 'req-2', latency_ms: 30 }, actor);
     expect(await db.usageRecord.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'error', cost: 0n, apiKeyId: meterKeyId });
     await expectRollupsMatchRecords();
+  });
+});
+
+describe('reading usage records', () => {
+  it('pages the log by filter and shows a request with its receipt', async () => {
+    const all = await records();
+    const page1 = await listUsageRecords(db, org.id, {}, 3);
+    expect(page1.data).toHaveLength(3);
+    const page2 = await listUsageRecords(db, org.id, { cursor: page1.next_cursor! }, 100);
+    expect(page1.data.length + page2.data.length).toBe(all.length);
+    const errors = await listUsageRecords(db, org.id, { status: 'error' });
+    expect(errors.data.every((r) => r.status === 'error')).toBe(true);
+    expect(errors.data.length).toBe(2);
+    const byModel = await listUsageRecords(db, org.id, { model: 'claude-sonnet-4-5', apiKeyId: meterKeyId });
+    expect(byModel.data).toHaveLength(1);
+
+    const detail = await getUsageRecord(db, org.id, byModel.data[0].id);
+    expect(detail.receipt.reduce((sum, line) => sum + line.amount, 0n)).toBe(0n);
+    expect(detail.receipt.find((l) => l.account === 'consumption')?.amount).toBe(4_185_000n);
+    expect(detail.priceVersion?.orgId).toBeNull();
+    const other = await createTestOrg(db, 'priced-other');
+    await expect(getUsageRecord(db, other.id, byModel.data[0].id)).rejects.toMatchObject({ code: 'not_found' });
   });
 });
