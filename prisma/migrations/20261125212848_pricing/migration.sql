@@ -225,7 +225,9 @@ CREATE TRIGGER reservations_record_commit AFTER UPDATE OF status ON "reservation
   EXECUTE FUNCTION usage_records_from_commit();
 
 -- Hourly rollups, summed per statement: concurrent writers of one row serialize on its lock (ON CONFLICT DO
--- UPDATE), and rows are written in key order so two statements never wait on each other in a cycle.
+-- UPDATE), and rows are written in key order so two statements never wait on each other in a cycle. The key
+-- includes the member, whose account the ledger has already locked for the charge, so a rollup row adds no
+-- waiting between the charges of different members.
 CREATE FUNCTION usage_rollup_records() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO "usage_rollups_hourly" AS r (org_id, hour, membership_id, model, api_key_id, status, requests,
