@@ -52,6 +52,7 @@ export type ChargeBreakdown = {
   usd: string;
   micros_per_usd: string;
   markup_bps: number;
+  discount_bps: number;
 };
 
 export type Estimate = {

@@ -75,8 +75,9 @@ export const pricingSchemas: Record<string, Schema> = {
       usd: usd('The exact list price of the request, USD'),
       micros_per_usd: str('The org\'s rate: micro-credits per USD'),
       markup_bps: { type: 'integer', description: 'Markup (negative: discount) in basis points' },
+      discount_bps: { type: 'integer', description: 'Volume discount reached this month, in basis points' },
     },
-    required: ['lines', 'tier_start', 'request_fee_usd', 'usd', 'micros_per_usd', 'markup_bps'],
+    required: ['lines', 'tier_start', 'request_fee_usd', 'usd', 'micros_per_usd', 'markup_bps', 'discount_bps'],
   },
   Estimate: {
     type: 'object',

@@ -78,6 +78,8 @@ export type OrgPricingView = {
   estimateMarginBps: number;
   estimateOutputCap: number;
   defaultPrice: { input: string; output: string } | null;
+  /** Volume discounts: from credits charged in the month, basis points off. */
+  discountTiers: Array<{ fromCredits: string; bps: number }>;
   overrides: PriceView[];
   history: Array<{ id: string; effectiveAt: Date; createdAt: Date; note: string | null; createdBy: string | null; models: number }>;
 };
@@ -112,6 +114,10 @@ export async function getOrgPricing(ctx: PricingContext, orgId: string): Promise
       current?.defaultInputNano && current.defaultOutputNano
         ? { input: formatUsd(current.defaultInputNano), output: formatUsd(current.defaultOutputNano) }
         : null,
+    discountTiers: ((current?.discountTiers ?? []) as Array<{ from: string; bps: number }>).map((t) => ({
+      fromCredits: formatCredits(BigInt(t.from)),
+      bps: t.bps,
+    })),
     overrides: current?.prices.map(view) ?? [],
     history: versions.map((v) => ({
       id: v.id,

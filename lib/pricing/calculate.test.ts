@@ -131,6 +131,16 @@ describe('calculateCharge rules', () => {
     expect(calculateCharge(fake, { microsPerUsd: 100_000_000n, markupBps: 1 }, { input_tokens: 1, output_tokens: 0 }).amount).toBe(14n);
   });
 
+  it('applies a volume discount after the markup, rounding once', () => {
+    const usage = { input_tokens: 1000, output_tokens: 500 };
+    // 750,000 × 0.95
+    expect(micros('gpt-4o', usage, { microsPerUsd: 100_000_000n, markupBps: 0, discountBps: 500 })).toBe(712_500n);
+    // 750,000 × 1.2 × 0.9 = 810,000
+    expect(micros('gpt-4o', usage, { microsPerUsd: 100_000_000n, markupBps: 2000, discountBps: 1000 })).toBe(810_000n);
+    // 13.5 × 0.97 = 13.095 -> 14
+    expect(calculateCharge(fake, { microsPerUsd: 100_000_000n, markupBps: 0, discountBps: 300 }, { input_tokens: 1, output_tokens: 0 }).amount).toBe(14n);
+  });
+
   it('explains the charge: lines, tier, exact USD', () => {
     const { breakdown } = calculateCharge(price('gemini-2.5-pro'), DEFAULT, {
       input_tokens: 300_000,

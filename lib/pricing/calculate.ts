@@ -3,6 +3,7 @@
  *
  *   cost (USD)     = N / 10^15, where N = Σ tokens × price (nano-USD per million) + request fee (nano-USD) × 10^6
  *   cost (credits) = cost (USD) × org rate (micro-credits per USD) × (10,000 + markup bps) / 10,000
+ *                                 × (10,000 − volume discount bps) / 10,000
  *
  * computed in bigint and rounded UP to a whole micro-credit once, at the end: a request never costs less than
  * its price, and by less than one micro-credit more.
@@ -45,7 +46,8 @@ export type ModelPriceData = {
   maxOutputTokens: number | null;
 };
 
-export type OrgRates = { microsPerUsd: bigint; markupBps: number };
+/** The org's rate (micro-credits per USD), markup (negative: discount) and volume discount, in basis points. */
+export type OrgRates = { microsPerUsd: bigint; markupBps: number; discountBps?: number };
 
 export type ChargeLine = { kind: 'input' | 'cached_input' | 'cache_write' | 'output' | 'reasoning'; tokens: number; usd_per_mtok: string };
 
@@ -56,6 +58,7 @@ export type ChargeBreakdown = {
   usd: string;
   micros_per_usd: string;
   markup_bps: number;
+  discount_bps: number;
 };
 
 const SCALE = 10n ** 15n; // N is in 10^-15 USD
@@ -112,8 +115,9 @@ export function calculateCharge(
 
   let n = price.requestFeeNano * 1_000_000n;
   for (const line of lines) n += BigInt(line.tokens) * line.nano;
-  const numerator = n * rates.microsPerUsd * BigInt(10_000 + rates.markupBps);
-  const denominator = SCALE * 10_000n;
+  const discount = rates.discountBps ?? 0;
+  const numerator = n * rates.microsPerUsd * BigInt(10_000 + rates.markupBps) * BigInt(10_000 - discount);
+  const denominator = SCALE * 100_000_000n;
   const amount = (numerator + denominator - 1n) / denominator;
 
   return {
@@ -125,6 +129,7 @@ export function calculateCharge(
       usd: femtoUsd(n),
       micros_per_usd: rates.microsPerUsd.toString(),
       markup_bps: rates.markupBps,
+      discount_bps: discount,
     },
   };
 }

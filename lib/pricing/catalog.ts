@@ -36,12 +36,17 @@ export type VersionHeader = {
   estimateOutputCap: number | null;
   defaultInputNano: bigint | null;
   defaultOutputNano: bigint | null;
+  discountTiers: DiscountTier[];
 };
+
+/** From `from` micro-credits charged in the calendar month (UTC), `bps` off. */
+export type DiscountTier = { from: string; bps: number };
 
 type PriceRow = ModelPriceData & { match: MatchRule };
 type CompiledVersion = { rows: PriceRow[]; memo: Map<string, PriceRow | null> };
 
 const versionLists = new Map<string, { loadedAt: number; list: VersionHeader[] }>();
+const monthSpends = new Map<string, { loadedAt: number; spent: Promise<bigint> }>();
 const compiled = new Map<string, Promise<CompiledVersion>>();
 let seeding: Promise<void> | undefined;
 
@@ -49,6 +54,7 @@ let seeding: Promise<void> | undefined;
 export function forgetPricingCache(orgId?: string): void {
   if (orgId) versionLists.delete(orgId);
   else versionLists.clear();
+  monthSpends.clear();
 }
 
 const headerSelect = {
@@ -61,6 +67,7 @@ const headerSelect = {
   estimateOutputCap: true,
   defaultInputNano: true,
   defaultOutputNano: true,
+  discountTiers: true,
 } as const;
 
 /** Seeds the global catalog from the bundled price data unless this release is already there. */
@@ -99,11 +106,12 @@ async function versionList(db: Db, orgId: string | null): Promise<VersionHeader[
     });
     await seeding;
   }
-  const list = await db.priceVersion.findMany({
+  const rows = await db.priceVersion.findMany({
     where: { orgId },
     select: headerSelect,
     orderBy: [{ effectiveAt: 'asc' }, { createdAt: 'asc' }],
   });
+  const list = rows.map((r) => ({ ...r, discountTiers: r.discountTiers as DiscountTier[] }));
   versionLists.set(key, { loadedAt: Date.now(), list });
   return list;
 }
@@ -122,6 +130,36 @@ export type PricingAsOf = {
   estimateOutputCap: number;
 };
 
+/**
+ * What the org has been charged in the calendar month (UTC) of `at`, up to `at`, from the hourly rollups;
+ * remembered for a few seconds, so a discount tier is reached within CACHE_MS of the charge that reaches it.
+ */
+function monthSpend(db: Db, orgId: string, at: Date): Promise<bigint> {
+  const monthStart = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+  const key = `${orgId}:${monthStart.toISOString()}`;
+  const cached = monthSpends.get(key);
+  if (cached && Date.now() - cached.loadedAt < CACHE_MS) return cached.spent;
+  const spent = db.$queryRawUnsafe<Array<{ spent: string }>>(
+    `SELECT coalesce(sum(cost), 0)::text AS spent FROM "usage_rollups_hourly"
+      WHERE org_id = $1::uuid AND hour >= $2::timestamptz AND hour <= $3::timestamptz`,
+    orgId,
+    monthStart.toISOString(),
+    at.toISOString(),
+  ).then((rows) => BigInt(rows[0]?.spent ?? '0'));
+  if (monthSpends.size >= 10_000) monthSpends.clear();
+  monthSpends.set(key, { loadedAt: Date.now(), spent });
+  spent.catch(() => monthSpends.delete(key));
+  return spent;
+}
+
+async function discountBps(db: Db, orgId: string, org: VersionHeader | null, at: Date): Promise<number> {
+  if (!org || org.discountTiers.length === 0) return 0;
+  const spent = await monthSpend(db, orgId, at);
+  let bps = 0;
+  for (const tier of org.discountTiers) if (spent >= BigInt(tier.from)) bps = tier.bps;
+  return bps;
+}
+
 /** The org's pricing in force at `at`. */
 export async function pricingAsOf(ctx: PricingContext, orgId: string, at: Date): Promise<PricingAsOf> {
   const [orgList, globalList] = await Promise.all([versionList(ctx.db, orgId), versionList(ctx.db, null)]);
@@ -129,7 +167,11 @@ export async function pricingAsOf(ctx: PricingContext, orgId: string, at: Date):
   return {
     org,
     global: asOf(globalList, at),
-    rates: { microsPerUsd: org?.microsPerUsd ?? DEFAULT_MICROS_PER_USD, markupBps: org?.markupBps ?? 0 },
+    rates: {
+      microsPerUsd: org?.microsPerUsd ?? DEFAULT_MICROS_PER_USD,
+      markupBps: org?.markupBps ?? 0,
+      discountBps: await discountBps(ctx.db, orgId, org, at),
+    },
     estimateMarginBps: org?.estimateMarginBps ?? DEFAULT_ESTIMATE_MARGIN_BPS,
     estimateOutputCap: org?.estimateOutputCap ?? DEFAULT_ESTIMATE_OUTPUT_CAP,
   };

@@ -6,8 +6,9 @@
  *   @pydantic/genai-prices data, and each org's own versions) with model prices matched by rule on the model
  *   name (catalog.ts, catalog-source.ts, match.ts).
  * - An org's pricing: credits per USD (default 100, i.e. 1 credit = USD 0.01), markup or discount in basis
- *   points, estimate margin and output cap, overrides and custom models, a default price for unknown models
- *   (org-prices.ts).
+ *   points, volume discounts by what the org was charged in the calendar month, estimate margin and output
+ *   cap, overrides and custom models, a default price for unknown models (org-prices.ts, org-overrides.ts).
+ * - Reading prices for the dashboard (browse.ts).
  * - The cost calculator (calculate.ts, price-usage.ts) and token estimates before a call (estimate.ts).
  *
  * Invariants

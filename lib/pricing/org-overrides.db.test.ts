@@ -3,7 +3,8 @@ import type { Db } from '../db/client.ts';
 import { isAppError } from '../http/errors.ts';
 import { useTestDatabase } from '../test/db-harness.ts';
 import { browseCatalog, getOrgPricing } from './browse.ts';
-import type { PricingContext } from './catalog.ts';
+import { forgetPricingCache, type PricingContext } from './catalog.ts';
+import { createOrgPriceVersion } from './org-prices.ts';
 import { removeModelOverride, saveModelOverride } from './org-overrides.ts';
 import { priceUsage } from './price-usage.ts';
 
@@ -47,6 +48,27 @@ describe('org overrides one at a time', () => {
       expect.unreachable();
     } catch (err) {
       expect(isAppError(err) && err.code).toBe('not_found');
+    }
+  });
+
+  it('gives the volume discount of the tier the month has reached', async () => {
+    const org = (await db.org.create({ data: { slug: 'volume', name: 'Volume' } })).id;
+    await createOrgPriceVersion(ctx, org, { discount_tiers: [{ from_credits: '0.5', discount_bps: 1000 }, { from_credits: '2', discount_bps: 2000 }] }, null);
+    expect((await getOrgPricing(ctx, org)).discountTiers).toEqual([{ fromCredits: '0.5', bps: 1000 }, { fromCredits: '2', bps: 2000 }]);
+    const usage = { model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 };
+    expect((await priceUsage(ctx, org, usage)).amount).toBe(750_000n);
+    const now = new Date();
+    await db.usageRecord.create({ data: { orgId: org, cost: 1_000_000n, occurredAt: now } });
+    forgetPricingCache(org);
+    expect(await priceUsage(ctx, org, usage)).toMatchObject({ amount: 675_000n, breakdown: { discount_bps: 1000 } });
+    await db.usageRecord.create({ data: { orgId: org, cost: 1_000_000n, occurredAt: now } });
+    forgetPricingCache(org);
+    expect((await priceUsage(ctx, org, usage)).amount).toBe(600_000n);
+    // Last month's charges do not count for this month.
+    const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 2));
+    expect((await priceUsage(ctx, org, usage, nextMonth)).amount).toBe(750_000n);
+    for (const bad of [[{ from_credits: '2', discount_bps: 100 }, { from_credits: '1', discount_bps: 200 }], [{ from_credits: '1', discount_bps: 10_000 }]]) {
+      await expect(createOrgPriceVersion(ctx, org, { discount_tiers: bad }, null)).rejects.toMatchObject({ code: 'validation_failed' });
     }
   });
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { AppError } from '../http/errors.ts';
-import { positiveCreditsSchema } from '../money/credits.ts';
+import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import { forgetPricingCache, type PricingContext } from './catalog.ts';
 import { matchRuleSchema, type MatchRule } from './match.ts';
 import { modelNameSchema } from './price-usage.ts';
@@ -49,6 +49,15 @@ export const orgPricingInputSchema = z.object({
   default_price: z.object({ input: positiveUsdSchema, output: positiveUsdSchema }).nullable().optional(),
   /** The whole list of overrides and custom models of the new version. */
   models: z.array(modelOverrideSchema).max(500).optional(),
+  /**
+   * Volume discounts, replacing the current ones: from `from_credits` charged in the calendar month (UTC),
+   * `discount_bps` off every later request of that month. Empty: none.
+   */
+  discount_tiers: z
+    .array(z.object({ from_credits: nonNegativeCreditsSchema, discount_bps: z.number().int().min(1).max(9999) }))
+    .max(20)
+    .refine((tiers) => tiers.every((t, i) => i === 0 || t.from_credits > tiers[i - 1].from_credits), 'tiers must rise')
+    .optional(),
   effective_at: z.iso.datetime({ offset: true }).optional(),
   note: z.string().trim().max(500).optional(),
 });
@@ -119,6 +128,9 @@ export async function createOrgPriceVersion(
       estimateOutputCap: input.estimate_output_cap ?? previous?.estimateOutputCap ?? null,
       defaultInputNano: defaultPrice.input,
       defaultOutputNano: defaultPrice.output,
+      discountTiers: (input.discount_tiers?.map((t) => ({ from: t.from_credits.toString(), bps: t.discount_bps })) ??
+        previous?.discountTiers ??
+        []) as Prisma.InputJsonValue,
       prices: { create: models },
     },
     select: { id: true, effectiveAt: true },

@@ -27,6 +27,17 @@ const settingsSchema = z
     estimate_output_cap: bps(1, 10_000_000),
     default_input: usdField.optional(),
     default_output: usdField.optional(),
+    discounts: z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d{1,6})?:\d{1,4}(\s*,\s*\d+(\.\d{1,6})?:\d{1,4})*$/, 'Write tiers as credits:basis points, like 1000:500, 10000:1000')
+      .transform((text) =>
+        text.split(',').map((pair) => {
+          const [from, bps] = pair.trim().split(':');
+          return { from_credits: from, discount_bps: Number(bps) };
+        }),
+      )
+      .optional(),
     note: z.string().trim().max(500, 'Keep the note under 500 characters').optional(),
   })
   .refine((v) => (v.default_input === undefined) === (v.default_output === undefined), {
@@ -45,6 +56,7 @@ export const savePricingSettingsAction = orgAction('pricing:manage', settingsSch
       estimate_margin_bps: input.estimate_margin_bps,
       estimate_output_cap: input.estimate_output_cap,
       default_price: input.default_input && input.default_output ? { input: input.default_input, output: input.default_output } : null,
+      discount_tiers: input.discounts ?? [],
       note: input.note ?? 'Settings changed',
     },
     ctx.user.id,

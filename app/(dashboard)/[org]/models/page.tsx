@@ -98,6 +98,7 @@ export default async function ModelsPage({ params, searchParams }: Props) {
                 estimate_output_cap: pricing.estimateOutputCap,
                 default_input: pricing.defaultPrice?.input ?? '',
                 default_output: pricing.defaultPrice?.output ?? '',
+                discounts: pricing.discountTiers.map((t) => `${t.fromCredits}:${t.bps}`).join(', '),
               }}
             />
           ) : (
@@ -106,6 +107,10 @@ export default async function ModelsPage({ params, searchParams }: Props) {
               <div>Markup: <strong>{pricing.markupBps / 100}%</strong></div>
               <div>Estimate margin: <strong>{pricing.estimateMarginBps / 100}%</strong></div>
               <div>Estimate output cap: <strong>{pricing.estimateOutputCap.toLocaleString('en-US')} tokens</strong></div>
+              <div>
+                Volume discounts:{' '}
+                <strong>{pricing.discountTiers.map((t) => `${t.bps / 100}% from ${t.fromCredits} credits a month`).join(', ') || 'none'}</strong>
+              </div>
               <div>Unknown models: <strong>{pricing.defaultPrice ? `USD ${pricing.defaultPrice.input} / ${pricing.defaultPrice.output}` : 'refused'}</strong></div>
             </dl>
           )}

@@ -16,6 +16,7 @@ export type PricingSettingsValues = {
   estimate_output_cap: number;
   default_input: string;
   default_output: string;
+  discounts: string;
 };
 
 function Saved({ state }: { state: ActionResult<unknown> | null }) {
@@ -40,6 +41,7 @@ export function PricingSettingsForm({ orgSlug, settings }: { orgSlug: string; se
         <TextField label="Unknown models: input USD / M tokens" name="default_input" inputMode="decimal" defaultValue={shown('default_input')} errors={errors.default_input} hint="Empty: unknown models are refused." />
         <TextField label="Unknown models: output USD / M tokens" name="default_output" inputMode="decimal" defaultValue={shown('default_output')} errors={errors.default_output} />
       </div>
+      <TextField label="Volume discounts" name="discounts" defaultValue={shown('discounts')} errors={errors.discounts} hint="Credits charged in the month : basis points off, e.g. 1000:500, 10000:1000 (5% from 1,000 credits, 10% from 10,000). Empty for none." />
       <TextField label="Note" name="note" defaultValue={failed ? values.note : ''} errors={errors.note} hint="Why the prices change; shown in the history." />
       <ActionError state={state} />
       <Saved state={state} />
