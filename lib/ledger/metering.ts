@@ -8,78 +8,36 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
-import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
 import { opActor } from './apply.ts';
 import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } from './accounts.ts';
 import { runOp, type LedgerContext } from './context.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
-import { modelUsageSchema } from '../pricing/price-usage.ts';
-import { callerMetadataSchema, withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
+import { withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
 import { recordReleasedRequest } from '../usage/records.ts';
 import {
   estimatedHold,
-  eventModelFields,
   eventUsage,
-  oneOfAmountOrModel,
   pricedUsage,
   requestFacts,
-  reserveModelFields,
+  type CommitInput,
+  type ReserveInput,
+  type UsageEventInput,
 } from './model-inputs.ts';
 
 export type Idempotency = { key: string; hash: string };
 
-const metadataSchema = callerMetadataSchema;
-
-function exactlyOne(required: string[]) {
-  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
-    const issue = oneOfAmountOrModel(value, required);
-    if (issue) ctx.addIssue({ code: 'custom', ...issue });
-  };
-}
-
-/** A hold of `amount`, or of the estimate of a request to `model` (exactly one of the two). */
-export const reserveInputSchema = z
-  .object({
-    user: z.string().trim().min(1).max(200),
-    amount: positiveCreditsSchema.optional(),
-    ...reserveModelFields,
-    ttl_seconds: z.number().int().min(1).max(86_400).optional(),
-    metadata: metadataSchema,
-  })
-  .superRefine(exactlyOne(['estimate']));
-
-/** The real cost as `amount`, or the request's `usage` (model and tokens) to price (exactly one of the two). */
-export const commitInputSchema = z
-  .object({
-    amount: nonNegativeCreditsSchema.optional(),
-    usage: modelUsageSchema.optional(),
-    metadata: metadataSchema,
-  })
-  .superRefine((value, ctx) => {
-    if ((value.amount === undefined) === (value.usage === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of amount or usage', path: ['amount'] });
-    }
-  });
+export {
+  commitInputSchema,
+  reserveInputSchema,
+  usageEventSchema,
+  type CommitInput,
+  type ReserveInput,
+  type UsageEventInput,
+} from './model-inputs.ts';
 
 const MAX_BACKFILL_DAYS = 400;
-
-/** An event costing `amount`, or the usage of `model` priced as of its timestamp (exactly one of the two). */
-export const usageEventSchema = z
-  .object({
-    id: z.string().trim().min(1).max(200),
-    user: z.string().trim().min(1).max(200),
-    amount: nonNegativeCreditsSchema.optional(),
-    ...eventModelFields,
-    timestamp: z.iso.datetime({ offset: true }).optional(),
-    metadata: metadataSchema,
-  })
-  .superRefine(exactlyOne(['input_tokens', 'output_tokens']));
-
-export type ReserveInput = z.infer<typeof reserveInputSchema>;
-export type CommitInput = z.infer<typeof commitInputSchema>;
-export type UsageEventInput = z.infer<typeof usageEventSchema>;
 
 // In-process memory of which account a reservation belongs to, so a commit joins the batches of its account.
 const reservationAccounts = new Map<string, string>();

@@ -1,15 +1,17 @@
 /**
- * Model-based metering inputs: a hold sized by an estimate of the request, a commit or a usage event priced
- * from its model and token counts, instead of an amount. Each comes down to an amount (the ledger knows only
- * amounts) plus the facts its usage record keeps (lib/usage/carrier.ts). Amount inputs pass through untouched.
+ * The inputs of metering: reserve, commit and usage events, each with an amount or, instead, a model — a hold
+ * sized by an estimate of the request, a commit or a usage event priced from its model and token counts. Each
+ * comes down to an amount (the ledger knows only amounts) plus the facts its usage record keeps
+ * (lib/usage/carrier.ts). Amount inputs pass through untouched.
  */
 import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
+import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import { estimateCost, estimateRequestSchema } from '../pricing/estimate.ts';
 import { modelNameSchema, modelUsageSchema, priceUsage, type ModelUsage } from '../pricing/price-usage.ts';
 import { usageTokensSchema } from '../pricing/calculate.ts';
-import type { RequestInfo, UsageFacts } from '../usage/carrier.ts';
+import { callerMetadataSchema, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
 import type { LedgerContext } from './context.ts';
 
 const providerSchema = z.string().trim().min(1).max(100).optional();
@@ -34,6 +36,53 @@ export function oneOfAmountOrModel(value: Record<string, unknown>, required: str
   if (hasModel) for (const field of required) if (value[field] === undefined) return { message: `required with model`, path: [field] };
   return null;
 }
+
+function exactlyOne(required: string[]) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const issue = oneOfAmountOrModel(value, required);
+    if (issue) ctx.addIssue({ code: 'custom', ...issue });
+  };
+}
+
+/** A hold of `amount`, or of the estimate of a request to `model` (exactly one of the two). */
+export const reserveInputSchema = z
+  .object({
+    user: z.string().trim().min(1).max(200),
+    amount: positiveCreditsSchema.optional(),
+    ...reserveModelFields,
+    ttl_seconds: z.number().int().min(1).max(86_400).optional(),
+    metadata: callerMetadataSchema,
+  })
+  .superRefine(exactlyOne(['estimate']));
+
+/** The real cost as `amount`, or the request's `usage` (model and tokens) to price (exactly one of the two). */
+export const commitInputSchema = z
+  .object({
+    amount: nonNegativeCreditsSchema.optional(),
+    usage: modelUsageSchema.optional(),
+    metadata: callerMetadataSchema,
+  })
+  .superRefine((value, ctx) => {
+    if ((value.amount === undefined) === (value.usage === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of amount or usage', path: ['amount'] });
+    }
+  });
+
+/** An event costing `amount`, or the usage of `model` priced as of its timestamp (exactly one of the two). */
+export const usageEventSchema = z
+  .object({
+    id: z.string().trim().min(1).max(200),
+    user: z.string().trim().min(1).max(200),
+    amount: nonNegativeCreditsSchema.optional(),
+    ...eventModelFields,
+    timestamp: z.iso.datetime({ offset: true }).optional(),
+    metadata: callerMetadataSchema,
+  })
+  .superRefine(exactlyOne(['input_tokens', 'output_tokens']));
+
+export type ReserveInput = z.infer<typeof reserveInputSchema>;
+export type CommitInput = z.infer<typeof commitInputSchema>;
+export type UsageEventInput = z.infer<typeof usageEventSchema>;
 
 /** The facts every record of a request carries: the API key that made it and what the caller told. */
 export function requestFacts(actor: Actor, request?: RequestInfo): UsageFacts {

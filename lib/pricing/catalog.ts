@@ -45,7 +45,8 @@ export type DiscountTier = { from: string; bps: number };
 type PriceRow = ModelPriceData & { match: MatchRule };
 type CompiledVersion = { rows: PriceRow[]; memo: Map<string, PriceRow | null> };
 
-const versionLists = new Map<string, { loadedAt: number; list: VersionHeader[] }>();
+// Promises, so that concurrent lookups (a batch of a thousand events) share one query.
+const versionLists = new Map<string, { loadedAt: number; list: Promise<VersionHeader[]> }>();
 const monthSpends = new Map<string, { loadedAt: number; spent: Promise<bigint> }>();
 const compiled = new Map<string, Promise<CompiledVersion>>();
 let seeding: Promise<void> | undefined;
@@ -96,10 +97,7 @@ export async function ensureGlobalCatalog(db: Db, now = new Date()): Promise<voi
   }
 }
 
-async function versionList(db: Db, orgId: string | null): Promise<VersionHeader[]> {
-  const key = orgId ?? 'global';
-  const cached = versionLists.get(key);
-  if (cached && Date.now() - cached.loadedAt < CACHE_MS) return cached.list;
+async function loadVersionList(db: Db, orgId: string | null): Promise<VersionHeader[]> {
   if (!orgId) {
     seeding ??= ensureGlobalCatalog(db).finally(() => {
       seeding = undefined;
@@ -111,8 +109,19 @@ async function versionList(db: Db, orgId: string | null): Promise<VersionHeader[
     select: headerSelect,
     orderBy: [{ effectiveAt: 'asc' }, { createdAt: 'asc' }],
   });
-  const list = rows.map((r) => ({ ...r, discountTiers: r.discountTiers as DiscountTier[] }));
+  return rows.map((r) => ({ ...r, discountTiers: r.discountTiers as DiscountTier[] }));
+}
+
+function versionList(db: Db, orgId: string | null): Promise<VersionHeader[]> {
+  const key = orgId ?? 'global';
+  const cached = versionLists.get(key);
+  if (cached && Date.now() - cached.loadedAt < CACHE_MS) return cached.list;
+  if (versionLists.size >= 10_000) versionLists.clear();
+  const list = loadVersionList(db, orgId);
   versionLists.set(key, { loadedAt: Date.now(), list });
+  list.catch(() => {
+    if (versionLists.get(key)?.list === list) versionLists.delete(key);
+  });
   return list;
 }
 
