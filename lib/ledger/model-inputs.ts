@@ -11,7 +11,7 @@ import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credit
 import { estimateCost, estimateRequestSchema } from '../pricing/estimate.ts';
 import { modelNameSchema, modelUsageSchema, priceUsage, type ModelUsage } from '../pricing/price-usage.ts';
 import { usageTokensSchema } from '../pricing/calculate.ts';
-import { callerMetadataSchema, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
+import { callerMetadataSchema, requestInfoSchema, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
 import type { LedgerContext } from './context.ts';
 
 const providerSchema = z.string().trim().min(1).max(100).optional();
@@ -86,7 +86,13 @@ export type UsageEventInput = z.infer<typeof usageEventSchema>;
 
 /** The facts every record of a request carries: the API key that made it and what the caller told. */
 export function requestFacts(actor: Actor, request?: RequestInfo): UsageFacts {
-  return { ...(actor.type === 'api_key' && { api_key_id: actor.apiKeyId }), ...request };
+  const parsed = request ? requestInfoSchema.safeParse(request) : undefined;
+  if (parsed && !parsed.success) {
+    throw new AppError('validation_failed', 'Request info is invalid', {
+      issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    });
+  }
+  return { ...(actor.type === 'api_key' && { api_key_id: actor.apiKeyId }), ...parsed?.data };
 }
 
 /** The amount to hold for a model-based reservation: the estimate, at least one micro-credit. */

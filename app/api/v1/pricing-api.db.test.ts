@@ -217,6 +217,10 @@ describe('price changes, releases and uncharged requests', () => {
     });
     const id = await recordUsage(ctx, org.id, { user: 'ada', model: 'gpt-4o', request_id: 'req-2', latency_ms: 30 }, actor);
     expect(await db.usageRecord.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'error', cost: 0n, apiKeyId: meterKeyId });
+    await expect(recordUsage(ctx, org.id, { latency_ms: -1 }, actor)).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(
+      reserveCredits(ctx, org.id, { user: 'bob', amount: 1n }, actor, undefined, { status: 'weird' as 'ok' }),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
     await expectRollupsMatchRecords();
   });
 });
