@@ -161,7 +161,7 @@ CREATE FUNCTION usage_bigint(p jsonb, p_key text) RETURNS bigint LANGUAGE sql IM
               THEN (p->>p_key)::bigint ELSE 0 END;
 $$;
 
-CREATE FUNCTION usage_status(p jsonb) RETURNS "UsageStatus" LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION usage_status(p jsonb) RETURNS "UsageStatus" LANGUAGE sql STABLE AS $$
   SELECT CASE WHEN p->>'status' IN ('ok', 'error', 'cancelled') THEN (p->>'status')::"UsageStatus"
               ELSE 'ok'::"UsageStatus" END;
 $$;
