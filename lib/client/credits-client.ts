@@ -16,6 +16,7 @@ import type {
   CommitInput,
   Estimate,
   EstimateInput,
+  EstimateText,
   CreateUserInput,
   Credits,
   Grant,
@@ -26,6 +27,7 @@ import type {
   Reservation,
   ReservationState,
   ReserveInput,
+  TokenCounts,
   TransactionFilter,
   TransactionPage,
   TransferInput,
@@ -54,6 +56,9 @@ export type { CallOptions };
 
 /** What the work inside `withReservation` answers: its real cost and its own result. */
 export type ReservationOutcome<T> = { amount: Credits; value: T; metadata?: Metadata };
+
+/** What the work inside `withModelReservation` answers: the tokens the model reported and its own result. */
+export type ModelReservationOutcome<T> = { usage: TokenCounts; value: T; metadata?: Metadata };
 
 export class CreditsClient {
   private readonly transport: TransportOptions;
@@ -170,6 +175,32 @@ export class CreditsClient {
       throw err;
     }
     const commit = await this.commit(reservation.id, { amount: outcome.amount, metadata: outcome.metadata });
+    return { value: outcome.value, reservation, commit };
+  }
+
+  /**
+   * Like `withReservation`, priced by the server: holds the estimated cost of a request to `request.model`,
+   * runs `fn`, and commits the tokens `fn` answers (the server prices them); releases when `fn` throws.
+   */
+  async withModelReservation<T>(
+    user: string,
+    request: { model: string; provider?: string; estimate: EstimateText },
+    fn: (reservation: Reservation) => Promise<ModelReservationOutcome<T>>,
+    options: { ttl_seconds?: number; metadata?: Metadata; signal?: AbortSignal } = {},
+  ): Promise<{ value: T; reservation: Reservation; commit: Commit }> {
+    const reservation = await this.reserve(
+      { user, ...request, ttl_seconds: options.ttl_seconds, metadata: options.metadata },
+      { signal: options.signal },
+    );
+    let outcome: ModelReservationOutcome<T>;
+    try {
+      outcome = await fn(reservation);
+    } catch (err) {
+      await this.release(reservation.id).catch(() => undefined);
+      throw err;
+    }
+    const usage = { model: request.model, provider: request.provider, ...outcome.usage };
+    const commit = await this.commit(reservation.id, { usage, metadata: outcome.metadata });
     return { value: outcome.value, reservation, commit };
   }
 }
