@@ -33,6 +33,8 @@ import type {
   TransferInput,
   UsageBatch,
   UsageEvent,
+  UsageRecordFilter,
+  UsageRecordPage,
   UsageResult,
   User,
 } from './types.ts';
@@ -146,6 +148,13 @@ export class CreditsClient {
     const iso = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
     const query = { ...filter, from: iso(filter.from), to: iso(filter.to) };
     return this.call({ method: 'GET', path: '/api/v1/transactions', query }, options);
+  }
+
+  /** One record per metered request, newest first. */
+  usageRecords(filter: UsageRecordFilter = {}, options?: CallOptions): Promise<UsageRecordPage> {
+    const iso = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
+    const query = { ...filter, from: iso(filter.from), to: iso(filter.to) };
+    return this.call({ method: 'GET', path: '/api/v1/usage/records', query }, options);
   }
 
   createUser(input: CreateUserInput, options?: CallOptions): Promise<User> {

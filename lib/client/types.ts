@@ -55,6 +55,41 @@ export type ChargeBreakdown = {
   discount_bps: number;
 };
 
+export type UsageRecord = TokenCounts & {
+  id: string;
+  user: string | null;
+  api_key_id: string | null;
+  model: string | null;
+  provider: string | null;
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost: Credits;
+  price_version_id: string | null;
+  org_price_version_id: string | null;
+  latency_ms: number | null;
+  status: 'ok' | 'error' | 'cancelled';
+  request_id: string | null;
+  metadata: Metadata;
+  occurred_at: string;
+  transaction_id: string | null;
+  reservation_id: string | null;
+  usage_event_id: string | null;
+};
+
+export type UsageRecordFilter = {
+  user?: string;
+  model?: string;
+  api_key?: string;
+  status?: 'ok' | 'error' | 'cancelled';
+  from?: string | Date;
+  to?: string | Date;
+  cursor?: string;
+  limit?: number;
+};
+
+export type UsageRecordPage = { data: UsageRecord[]; next_cursor: string | null };
+
 export type Estimate = {
   model: string;
   provider: string;

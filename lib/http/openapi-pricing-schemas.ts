@@ -79,6 +79,41 @@ export const pricingSchemas: Record<string, Schema> = {
     },
     required: ['lines', 'tier_start', 'request_fee_usd', 'usd', 'micros_per_usd', 'markup_bps', 'discount_bps'],
   },
+  UsageRecord: {
+    type: 'object',
+    properties: {
+      id: str(undefined, { format: 'uuid' }),
+      user: { type: ['string', 'null'], format: 'uuid' },
+      api_key_id: { type: ['string', 'null'], format: 'uuid' },
+      model: { type: ['string', 'null'], description: 'null for requests metered by amount' },
+      provider: { type: ['string', 'null'] },
+      ...tokenFields,
+      cost: str('Credits charged', { pattern: '^\\d+(\\.\\d{1,6})?$' }),
+      price_version_id: { type: ['string', 'null'], format: 'uuid' },
+      org_price_version_id: { type: ['string', 'null'], format: 'uuid' },
+      latency_ms: { type: ['integer', 'null'] },
+      status: str(undefined, { enum: ['ok', 'error', 'cancelled'] }),
+      request_id: { type: ['string', 'null'] },
+      metadata: { type: 'object', additionalProperties: true },
+      occurred_at: str(undefined, { format: 'date-time' }),
+      transaction_id: { type: ['string', 'null'], format: 'uuid' },
+      reservation_id: { type: ['string', 'null'], format: 'uuid' },
+      usage_event_id: { type: ['string', 'null'], format: 'uuid' },
+    },
+    required: [
+      'id', 'user', 'api_key_id', 'model', 'provider', ...Object.keys(tokenFields), 'cost', 'price_version_id',
+      'org_price_version_id', 'latency_ms', 'status', 'request_id', 'metadata', 'occurred_at', 'transaction_id',
+      'reservation_id', 'usage_event_id',
+    ],
+  },
+  UsageRecordPage: {
+    type: 'object',
+    properties: {
+      data: { type: 'array', items: ref('UsageRecord') },
+      next_cursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page' },
+    },
+    required: ['data', 'next_cursor'],
+  },
   Estimate: {
     type: 'object',
     properties: {

@@ -298,6 +298,26 @@ const paths: Record<string, Json> = {
       ok: { status: 200, description: 'Per-event results and a summary', schema: 'UsageBatch' },
     }),
   },
+  '/api/v1/usage/records': {
+    get: operation('get', {
+      tag: 'Metering',
+      summary: 'Usage records: one per metered request, newest first',
+      description: 'Each record names the member, API key, model, tokens by kind, cost, price versions, latency, status and request id, and the transaction, reservation or usage event it came from.',
+      scopes: ['read', 'meter'],
+      parameters: [
+        query('user', 'Only this member (user id or external id)'),
+        query('model', 'Only this model'),
+        query('api_key', 'Only requests made with this API key', { type: 'string', format: 'uuid' }),
+        query('status', 'Only this status', { type: 'string', enum: ['ok', 'error', 'cancelled'] }),
+        query('from', 'Occurred at or after', { type: 'string', format: 'date-time' }),
+        query('to', 'Occurred before', { type: 'string', format: 'date-time' }),
+        query('cursor', 'next_cursor of the previous page'),
+        query('limit', 'Page size', { type: 'integer', minimum: 1, maximum: 200, default: 50 }),
+      ],
+      ok: { status: 200, description: 'A page of usage records', schema: 'UsageRecordPage' },
+      errors: [404, 422],
+    }),
+  },
   '/api/v1/estimate': {
     post: operation('post', {
       tag: 'Metering',

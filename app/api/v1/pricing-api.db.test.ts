@@ -15,6 +15,7 @@ import { POST as reserve } from './reservations/route.ts';
 import { POST as commit } from './reservations/[id]/commit/route.ts';
 import { POST as usage } from './usage/route.ts';
 import { POST as usageBatch } from './usage/batch/route.ts';
+import { GET as usageRecords } from './usage/records/route.ts';
 
 let db: Db;
 let org: TestOrg;
@@ -242,7 +243,28 @@ describe('reading usage records', () => {
     expect(detail.receipt.reduce((sum, line) => sum + line.amount, 0n)).toBe(0n);
     expect(detail.receipt.find((l) => l.account === 'consumption')?.amount).toBe(4_185_000n);
     expect(detail.priceVersion?.orgId).toBeNull();
+    const api = await callJson(usageRecords, `/api/v1/usage/records?model=claude-sonnet-4-5&user=ada`, { key: org.keys.read });
+    expect(api.status).toBe(200);
+    expect(api.body.data).toEqual([
+      expect.objectContaining({
+        model: 'claude-sonnet-4-5',
+        cost: '4.185',
+        input_tokens: 10_000,
+        cached_input_tokens: 2000,
+        cache_write_tokens: 3000,
+        status: 'ok',
+        api_key_id: meterKeyId,
+        usage_event_id: expect.any(String),
+      }),
+    ]);
+    const paged = await callJson(usageRecords, '/api/v1/usage/records?limit=2', { key: org.keys.meter });
+    expect(paged.body.data).toHaveLength(2);
+    const rest = await callJson(usageRecords, `/api/v1/usage/records?limit=200&cursor=${paged.body.next_cursor}`, { key: org.keys.meter });
+    expect(paged.body.data.length + rest.body.data.length).toBe(all.length);
+    expect((await callJson(usageRecords, '/api/v1/usage/records?status=weird', { key: org.keys.read })).status).toBe(422);
+    expect((await callJson(usageRecords, '/api/v1/usage/records?user=nobody', { key: org.keys.read })).status).toBe(404);
     const other = await createTestOrg(db, 'priced-other');
+    expect((await callJson(usageRecords, '/api/v1/usage/records', { key: other.keys.read })).body.data).toEqual([]);
     await expect(getUsageRecord(db, other.id, byModel.data[0].id)).rejects.toMatchObject({ code: 'not_found' });
   });
 });
