@@ -3,10 +3,11 @@
  * with match rules, prices per million tokens, long-context tiers, per-request fees), turned into rows of
  * exact nano-USD prices. The current price of each model is taken as of the seeding time: of dated price
  * lists, the latest that has started; time-of-day discounts are not modelled (the regular price applies).
- * Models without both an input and an output price per token (image, audio, embedding-only) are left out.
+ * Models without both an input and an output price per token (image, audio, embedding-only), or whose match
+ * rule is not one this module understands, are left out.
  */
 import { waitForUpdate, type ConditionalPrice, type ModelPrice as SourcePrice } from '@pydantic/genai-prices';
-import type { MatchRule } from './match.ts';
+import { matchRuleSchema, type MatchRule } from './match.ts';
 import { usdNumberToNano } from './usd.ts';
 
 /** Names the catalog release a global price version was seeded from; pinned in package.json. */
@@ -121,12 +122,13 @@ export async function loadCatalogRows(at: Date): Promise<CatalogRow[]> {
       const p = currentPrices(model.prices, at);
       const inputNano = positiveNano(base(p.input_mtok as Field));
       const outputNano = positiveNano(base(p.output_mtok as Field));
-      if (!inputNano || !outputNano) continue;
+      const match = matchRuleSchema.safeParse(model.match);
+      if (!inputNano || !outputNano || !match.success) continue;
       const requestsPerK = typeof p.requests_kcount === 'number' ? usdNumberToNano(p.requests_kcount) : 0n;
       rows.push({
         provider: provider.id,
         model: model.id,
-        match: model.match as MatchRule,
+        match: match.data,
         priority: FIRST_PARTY.has(provider.id) ? 0 : 1,
         position: rows.length,
         inputNano,

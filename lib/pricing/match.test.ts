@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesModel, matchRuleSchema, normalizeModel, selectPrice, type MatchRule } from './match.ts';
+import { matchesModel, matchRuleSchema, normalizeModel, orgMatchRuleSchema, selectPrice, type MatchRule } from './match.ts';
 
 describe('matchesModel', () => {
   it('compares names without case, except regexes', () => {
@@ -23,6 +23,12 @@ describe('matchesModel', () => {
     expect(matchRuleSchema.safeParse({ regex: '(' }).success).toBe(false);
     expect(matchRuleSchema.safeParse({ equals: 'x', starts_with: 'y' }).success).toBe(false);
     expect(matchRuleSchema.safeParse({ or: [] }).success).toBe(false);
+  });
+
+  it('keeps regexes out of the rules orgs write', () => {
+    expect(orgMatchRuleSchema.safeParse({ starts_with: 'house-' }).success).toBe(true);
+    expect(orgMatchRuleSchema.safeParse({ regex: '^(a+)+$' }).success).toBe(false);
+    expect(orgMatchRuleSchema.safeParse({ or: [{ equals: 'a' }, { regex: 'b' }] }).success).toBe(false);
   });
 });
 

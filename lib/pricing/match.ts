@@ -36,6 +36,21 @@ export const matchRuleSchema: z.ZodType<MatchRule> = z.lazy(() =>
   ]),
 );
 
+/**
+ * Rules an org may write: no regex, so a rule typed in the dashboard can never make matching slow on the
+ * metering path (the catalog's regexes are reviewed data).
+ */
+export const orgMatchRuleSchema: z.ZodType<MatchRule> = z.lazy(() =>
+  z.union([
+    z.strictObject({ equals: text }),
+    z.strictObject({ starts_with: text }),
+    z.strictObject({ ends_with: text }),
+    z.strictObject({ contains: text }),
+    z.strictObject({ or: z.array(orgMatchRuleSchema).min(1).max(50) }),
+    z.strictObject({ and: z.array(orgMatchRuleSchema).min(1).max(50) }),
+  ]),
+);
+
 const regexCache = new Map<string, RegExp>();
 
 function regex(source: string): RegExp {

@@ -9,7 +9,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { AppError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import { forgetPricingCache, type PricingContext } from './catalog.ts';
-import { matchRuleSchema, type MatchRule } from './match.ts';
+import { orgMatchRuleSchema, type MatchRule } from './match.ts';
 import { modelNameSchema } from './price-usage.ts';
 import { parseUsd, positiveUsdSchema } from './usd.ts';
 
@@ -26,7 +26,7 @@ export const modelOverrideSchema = z.object({
   provider: z.string().trim().min(1).max(100).default('custom'),
   model: modelNameSchema,
   /** Which model names this price applies to; the exact name when absent. */
-  match: matchRuleSchema.optional(),
+  match: orgMatchRuleSchema.optional(),
   input: positiveUsdSchema,
   output: positiveUsdSchema,
   cached_input: positiveUsdSchema.optional(),
