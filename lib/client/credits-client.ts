@@ -12,6 +12,7 @@ import { send, type Call, type CallOptions, type TransportOptions } from './tran
 import type {
   AccountBalance,
   AllocationInput,
+  CatalogPage,
   Commit,
   CommitInput,
   Estimate,
@@ -23,6 +24,8 @@ import type {
   GrantInput,
   Metadata,
   Move,
+  OrgPricing,
+  OrgPricingInput,
   Release,
   Reservation,
   ReservationState,
@@ -155,6 +158,21 @@ export class CreditsClient {
     const iso = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
     const query = { ...filter, from: iso(filter.from), to: iso(filter.to) };
     return this.call({ method: 'GET', path: '/api/v1/usage/records', query }, options);
+  }
+
+  /** The price catalog in force now, searchable by model or provider. */
+  models(filter: { search?: string; page?: number; limit?: number } = {}, options?: CallOptions): Promise<CatalogPage> {
+    return this.call({ method: 'GET', path: '/api/v1/models', query: filter }, options);
+  }
+
+  /** The org's pricing in force now. */
+  pricing(options?: CallOptions): Promise<OrgPricing> {
+    return this.call({ method: 'GET', path: '/api/v1/pricing' }, options);
+  }
+
+  /** A new version of the org's prices (admin key). */
+  updatePricing(input: OrgPricingInput, options?: CallOptions): Promise<{ id: string; effective_at: string }> {
+    return this.call({ method: 'POST', path: '/api/v1/pricing', body: input }, options);
   }
 
   createUser(input: CreateUserInput, options?: CallOptions): Promise<User> {

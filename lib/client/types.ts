@@ -90,6 +90,63 @@ export type UsageRecordFilter = {
 
 export type UsageRecordPage = { data: UsageRecord[]; next_cursor: string | null };
 
+/** USD per million tokens, as a decimal string like "2.5". */
+export type Usd = string;
+
+export type CatalogModel = {
+  provider: string;
+  model: string;
+  match: Record<string, unknown>;
+  input: Usd;
+  output: Usd;
+  cached_input: Usd | null;
+  cache_write: Usd | null;
+  reasoning: Usd | null;
+  request_fee: Usd | null;
+  tiers: { start: number; input: Usd; output: Usd }[];
+  max_output_tokens: number | null;
+};
+
+export type CatalogPage = { catalog: string | null; total: number; data: CatalogModel[] };
+
+export type OrgPricing = {
+  version_id: string | null;
+  effective_at: string | null;
+  credits_per_usd: Credits;
+  markup_bps: number;
+  estimate_margin_bps: number;
+  estimate_output_cap: number;
+  default_price: { input: Usd; output: Usd } | null;
+  discount_tiers: { from_credits: Credits; discount_bps: number }[];
+  models: CatalogModel[];
+  history: { id: string; effective_at: string; created_at: string; note: string | null; models: number }[];
+};
+
+/** Only the fields given change; `models` replaces the org's whole list. */
+export type OrgPricingInput = {
+  credits_per_usd?: Credits;
+  markup_bps?: number;
+  estimate_margin_bps?: number;
+  estimate_output_cap?: number;
+  default_price?: { input: Usd; output: Usd } | null;
+  discount_tiers?: { from_credits: Credits; discount_bps: number }[];
+  models?: {
+    model: string;
+    provider?: string;
+    match?: Record<string, unknown>;
+    input: Usd;
+    output: Usd;
+    cached_input?: Usd;
+    cache_write?: Usd;
+    reasoning?: Usd;
+    request_fee?: Usd;
+    max_output_tokens?: number;
+    context_window?: number;
+  }[];
+  effective_at?: string;
+  note?: string;
+};
+
 export type Estimate = {
   model: string;
   provider: string;

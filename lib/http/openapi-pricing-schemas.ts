@@ -32,7 +32,129 @@ export const tokenFields = {
   reasoning_tokens: tokens('Reasoning tokens (part of output_tokens); charged at the model\'s reasoning price if it has one'),
 };
 
+const usdOrNull = (description: string): Schema => ({ ...usd(description), type: ['string', 'null'] });
+
+const modelPrice: Schema = {
+  type: 'object',
+  properties: {
+    provider: str(),
+    model: str(),
+    match: { type: 'object', additionalProperties: true, description: 'equals, starts_with, ends_with, contains, regex, or, and' },
+    input: usd('USD per million input tokens'),
+    output: usd('USD per million output tokens'),
+    cached_input: usdOrNull('USD per million cache-read tokens; null: the input price'),
+    cache_write: usdOrNull('USD per million cache-write tokens; null: the input price'),
+    reasoning: usdOrNull('USD per million reasoning tokens; null: the output price'),
+    request_fee: usdOrNull('USD per request'),
+    tiers: {
+      type: 'array',
+      description: 'Long-context prices: for requests of more than `start` input tokens',
+      items: { type: 'object', properties: { start: { type: 'integer' }, input: usd('USD'), output: usd('USD') }, required: ['start', 'input', 'output'] },
+    },
+    max_output_tokens: { type: ['integer', 'null'] },
+  },
+  required: ['provider', 'model', 'match', 'input', 'output', 'cached_input', 'cache_write', 'reasoning', 'request_fee', 'tiers', 'max_output_tokens'],
+};
+
+const positiveUsd = (description: string): Schema => str(description, { pattern: '^\\d+(\\.\\d{1,9})?$', examples: ['2.5'] });
+const creditsPattern = '^\\d+(\\.\\d{1,6})?$';
+
 export const pricingSchemas: Record<string, Schema> = {
+  CatalogModel: modelPrice,
+  CatalogPage: {
+    type: 'object',
+    properties: {
+      catalog: { type: ['string', 'null'], description: 'The catalog release, e.g. genai-prices@0.1.8' },
+      total: { type: 'integer' },
+      data: { type: 'array', items: ref('CatalogModel') },
+    },
+    required: ['catalog', 'total', 'data'],
+  },
+  OrgPricing: {
+    type: 'object',
+    properties: {
+      version_id: { type: ['string', 'null'], format: 'uuid', description: 'null: the defaults, no version of the org yet' },
+      effective_at: { type: ['string', 'null'], format: 'date-time' },
+      credits_per_usd: str('Credits one USD of list price buys (default 100: 1 credit = USD 0.01)'),
+      markup_bps: { type: 'integer' },
+      estimate_margin_bps: { type: 'integer' },
+      estimate_output_cap: { type: 'integer' },
+      default_price: {
+        oneOf: [{ type: 'object', properties: { input: usd('USD'), output: usd('USD') }, required: ['input', 'output'] }, { type: 'null' }],
+        description: 'The price of models no list knows; null: they are refused (unknown_model)',
+      },
+      discount_tiers: {
+        type: 'array',
+        items: { type: 'object', properties: { from_credits: str(), discount_bps: { type: 'integer' } }, required: ['from_credits', 'discount_bps'] },
+      },
+      models: { type: 'array', items: ref('CatalogModel') },
+      history: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            id: str(undefined, { format: 'uuid' }),
+            effective_at: str(undefined, { format: 'date-time' }),
+            created_at: str(undefined, { format: 'date-time' }),
+            note: { type: ['string', 'null'] },
+            models: { type: 'integer' },
+          },
+          required: ['id', 'effective_at', 'created_at', 'note', 'models'],
+        },
+      },
+    },
+    required: ['version_id', 'effective_at', 'credits_per_usd', 'markup_bps', 'estimate_margin_bps', 'estimate_output_cap', 'default_price', 'discount_tiers', 'models', 'history'],
+  },
+  OrgPricingRequest: {
+    type: 'object',
+    description: 'Only the fields given change; `models` replaces the whole list',
+    properties: {
+      credits_per_usd: str('Credits per USD, greater than 0', { pattern: creditsPattern }),
+      markup_bps: { type: 'integer', minimum: -9999, maximum: 100_000 },
+      estimate_margin_bps: { type: 'integer', minimum: 0, maximum: 100_000 },
+      estimate_output_cap: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+      default_price: {
+        oneOf: [{ type: 'object', properties: { input: positiveUsd('USD'), output: positiveUsd('USD') }, required: ['input', 'output'] }, { type: 'null' }],
+      },
+      discount_tiers: {
+        type: 'array',
+        maxItems: 20,
+        items: {
+          type: 'object',
+          properties: { from_credits: str(undefined, { pattern: creditsPattern }), discount_bps: { type: 'integer', minimum: 1, maximum: 9999 } },
+          required: ['from_credits', 'discount_bps'],
+        },
+      },
+      models: {
+        type: 'array',
+        maxItems: 500,
+        items: {
+          type: 'object',
+          properties: {
+            provider: str(),
+            model: modelField,
+            match: { type: 'object', description: 'equals, starts_with, ends_with, contains, or, and (no regex); the exact name when absent' },
+            input: positiveUsd('USD per million input tokens, greater than 0'),
+            output: positiveUsd('USD per million output tokens, greater than 0'),
+            cached_input: positiveUsd('USD per million cache-read tokens'),
+            cache_write: positiveUsd('USD per million cache-write tokens'),
+            reasoning: positiveUsd('USD per million reasoning tokens'),
+            request_fee: str('USD per request', { pattern: '^\\d+(\\.\\d{1,9})?$' }),
+            max_output_tokens: { type: 'integer', minimum: 1 },
+            context_window: { type: 'integer', minimum: 1 },
+          },
+          required: ['model', 'input', 'output'],
+        },
+      },
+      effective_at: str('When the version takes effect (now when absent; not in the past)', { format: 'date-time' }),
+      note: str(undefined, { maxLength: 500 }),
+    },
+  },
+  PriceVersionCreated: {
+    type: 'object',
+    properties: { id: str(undefined, { format: 'uuid' }), effective_at: str(undefined, { format: 'date-time' }) },
+    required: ['id', 'effective_at'],
+  },
   EstimateRequestText: {
     type: 'object',
     description: 'What the request will send: exactly one of messages, input_tokens, prompt or input',

@@ -318,6 +318,38 @@ const paths: Record<string, Json> = {
       errors: [404, 422],
     }),
   },
+  '/api/v1/models': {
+    get: operation('get', {
+      tag: 'Pricing',
+      summary: 'The price catalog in force now',
+      description: 'Models with their match rules and prices in USD per million tokens, in the order lookups prefer them; the org\'s own prices (GET /api/v1/pricing) come first when a model is priced.',
+      scopes: ['read', 'meter'],
+      parameters: [
+        query('search', 'Only models or providers whose name contains this'),
+        query('page', 'Page number, from 0', { type: 'integer', minimum: 0, default: 0 }),
+        query('limit', 'Page size', { type: 'integer', minimum: 1, maximum: 200, default: 50 }),
+      ],
+      ok: { status: 200, description: 'A page of the catalog', schema: 'CatalogPage' },
+      errors: [422],
+    }),
+  },
+  '/api/v1/pricing': {
+    get: operation('get', {
+      tag: 'Pricing',
+      summary: 'The org\'s pricing in force now',
+      description: 'Credits per USD, markup, volume discounts, estimate settings, the price of unknown models, the org\'s own model prices and the history of its versions.',
+      scopes: ['read'],
+      ok: { status: 200, description: 'The org\'s pricing', schema: 'OrgPricing' },
+    }),
+    post: operation('post', {
+      tag: 'Pricing',
+      summary: 'Write a new version of the org\'s prices',
+      description: 'What the body leaves out is carried over from the latest version; `models` replaces the whole list of the org\'s own prices. Effective now or at `effective_at`. Prices must be greater than 0.',
+      scopes: ['admin'],
+      body: 'OrgPricingRequest',
+      ok: { status: 201, description: 'The new version', schema: 'PriceVersionCreated' },
+    }),
+  },
   '/api/v1/estimate': {
     post: operation('post', {
       tag: 'Metering',
@@ -391,6 +423,7 @@ export const openApiDocument = {
     { name: 'Metering', description: 'Reservations and usage, for LLM backends' },
     { name: 'Credits', description: 'Grants, allocations, transfers, balances and the journal' },
     { name: 'Policy', description: 'How the org hands out and limits credits' },
+    { name: 'Pricing', description: 'Model prices, the org\'s rate, markup and discounts' },
     { name: 'Keys and users', description: 'API keys and the org\'s users' },
     { name: 'Operations', description: 'Health and this document' },
   ],

@@ -63,8 +63,9 @@ export const orgPricingInputSchema = z.object({
 });
 
 export type OrgPricingInput = z.input<typeof orgPricingInputSchema>;
+export type ParsedOrgPricing = z.output<typeof orgPricingInputSchema>;
 
-/** Writes a new version of the org's prices; returns its id. */
+/** Writes a new version of the org's prices from an unparsed input (422 validation_failed when it does not fit). */
 export async function createOrgPriceVersion(
   ctx: PricingContext,
   orgId: string,
@@ -77,7 +78,16 @@ export async function createOrgPriceVersion(
       issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
     });
   }
-  const input = parsed.data;
+  return writeOrgPriceVersion(ctx, orgId, parsed.data, createdById);
+}
+
+/** Writes a new version of the org's prices from a parsed input; returns its id and effective time. */
+export async function writeOrgPriceVersion(
+  ctx: PricingContext,
+  orgId: string,
+  input: ParsedOrgPricing,
+  createdById: string | null,
+): Promise<{ id: string; effectiveAt: Date }> {
   const now = ctx.now?.() ?? new Date();
   const effectiveAt = input.effective_at ? new Date(input.effective_at) : now;
   if (effectiveAt.getTime() < now.getTime() - 60_000) {
