@@ -16,7 +16,12 @@ export type AccountBalance = Balance & {
 };
 
 /** A chat message as sent to the model, for counting its tokens. */
-export type ChatMessage = { role: string; content?: string | Array<{ type: string; text?: string }> | null; name?: string };
+export type ChatMessage = {
+  role?: string;
+  content?: string | Array<{ type: string; text?: string }> | null;
+  name?: string;
+  [field: string]: unknown;
+};
 
 /** What a request will send: exactly one of messages, input_tokens, prompt or input. */
 export type EstimateText = (

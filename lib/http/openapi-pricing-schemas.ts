@@ -11,13 +11,12 @@ const usd = (description: string): Schema => str(description, { pattern: '^\\d+(
 
 const message: Schema = {
   type: 'object',
-  description: 'A chat message as sent to the model (role, content as a string or parts with text, optional name)',
+  description: 'A chat message as sent to the model (role, content as a string or parts with text, optional name), or a Responses API input item',
   properties: {
     role: str(),
     content: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', additionalProperties: true } }, { type: 'null' }] },
     name: str(),
   },
-  required: ['role'],
   additionalProperties: true,
 };
 

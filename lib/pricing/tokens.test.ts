@@ -26,6 +26,15 @@ describe('countInputTokens', () => {
     expect((await countInputTokens('llama-3', { prompt: 'hello world' }, 0)).tokens).toBe(2);
   });
 
+  it('counts Responses API items, with or without a role', async () => {
+    const items = [
+      { role: 'user', content: [{ type: 'input_text', text: 'hello world' }] },
+      { type: 'function_call_output', call_id: 'c1', output: 'hello world' },
+    ];
+    // 3 + (3 + 1 + 2) + (3 + 2)
+    expect((await countInputTokens('gpt-4o', { input: items }, 0)).tokens).toBe(14);
+  });
+
   it('treats special-token text as plain text', async () => {
     expect((await countInputTokens('gpt-4o', { prompt: '<|endoftext|>' }, 0)).tokens).toBeGreaterThan(1);
   });

@@ -10,8 +10,9 @@ import { z } from 'zod';
 
 const part = z.looseObject({ type: z.string(), text: z.string().optional() });
 
+/** A chat message, or a Responses API input item (which may have no role, e.g. a function call's output). */
 export const chatMessageSchema = z.looseObject({
-  role: z.string().max(100),
+  role: z.string().max(100).optional(),
   content: z.union([z.string(), z.array(part), z.null()]).optional(),
   name: z.string().max(200).optional(),
 });
@@ -63,9 +64,10 @@ function messageTexts(messages: ChatMessage[]): { texts: string[]; framing: numb
   let framing = 3;
   for (const m of messages) {
     framing += 3;
-    texts.push(m.role);
+    if (m.role) texts.push(m.role);
     if (typeof m.content === 'string') texts.push(m.content);
     else if (Array.isArray(m.content)) for (const p of m.content) if (p.text) texts.push(p.text);
+    for (const field of ['output', 'arguments'] as const) if (typeof m[field] === 'string') texts.push(m[field]);
     if (m.name) {
       framing += 1;
       texts.push(m.name);
