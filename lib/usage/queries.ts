@@ -86,6 +86,31 @@ export async function listUsageRecords(
   return { data: page, next_cursor: rows.length > limit && last ? encodeCursor(last.occurredAt, last.id) : null };
 }
 
+export type UsageSummary = { requests: bigint; inputTokens: bigint; outputTokens: bigint; cost: bigint };
+
+/**
+ * Totals of the records a filter selects, read from the hourly rollups (whose key holds every filter, and
+ * whose hours the whole-day ranges of the usage log cover exactly) instead of the records themselves.
+ */
+export async function summarizeUsage(db: Db, orgId: string, filter: Omit<UsageFilter, 'cursor'>): Promise<UsageSummary> {
+  const where: Prisma.UsageRollupHourlyWhereInput = { orgId };
+  if (filter.membershipId) where.membershipId = filter.membershipId;
+  if (filter.model) where.model = filter.model;
+  if (filter.apiKeyId) where.apiKeyId = filter.apiKeyId;
+  if (filter.status) where.status = filter.status;
+  if (filter.from || filter.to) where.hour = { ...(filter.from && { gte: filter.from }), ...(filter.to && { lt: filter.to }) };
+  const sums = await db.usageRollupHourly.aggregate({
+    where,
+    _sum: { requests: true, inputTokens: true, outputTokens: true, cost: true },
+  });
+  return {
+    requests: sums._sum.requests ?? 0n,
+    inputTokens: sums._sum.inputTokens ?? 0n,
+    outputTokens: sums._sum.outputTokens ?? 0n,
+    cost: sums._sum.cost ?? 0n,
+  };
+}
+
 /** The models the org's records name, for filters. */
 export async function listUsedModels(db: Db, orgId: string): Promise<string[]> {
   const rows = await db.usageRollupHourly.findMany({

@@ -4,7 +4,7 @@ import { getLedgerContext } from '@/lib/ledger/context.ts';
 import { releaseReservation, reserveCredits } from '@/lib/ledger/metering.ts';
 import { checkLedger } from '@/lib/ledger/queries.ts';
 import { createOrgPriceVersion } from '@/lib/pricing/org-prices.ts';
-import { getUsageRecord, listUsageRecords } from '@/lib/usage/queries.ts';
+import { getUsageRecord, listUsageRecords, summarizeUsage } from '@/lib/usage/queries.ts';
 import { recordUsage } from '@/lib/usage/records.ts';
 import { callJson, createTestMember, createTestOrg, type TestOrg } from '@/lib/test/api-fixture.ts';
 import { useTestDatabase } from '@/lib/test/db-harness.ts';
@@ -238,6 +238,15 @@ describe('reading usage records', () => {
     expect(errors.data.length).toBe(2);
     const byModel = await listUsageRecords(db, org.id, { model: 'claude-sonnet-4-5', apiKeyId: meterKeyId });
     expect(byModel.data).toHaveLength(1);
+    expect(await summarizeUsage(db, org.id, { model: 'claude-sonnet-4-5', apiKeyId: meterKeyId })).toEqual({
+      requests: 1n,
+      inputTokens: 10_000n,
+      outputTokens: 1000n,
+      cost: 4_185_000n,
+    });
+    const total = await summarizeUsage(db, org.id, { from: new Date(Date.now() - 86_400_000), to: new Date(Date.now() + 86_400_000) });
+    expect(total.requests).toBe(BigInt(all.length));
+    expect(total.cost).toBe(all.reduce((sum, r) => sum + r.cost, 0n));
 
     const detail = await getUsageRecord(db, org.id, byModel.data[0].id);
     expect(detail.receipt.reduce((sum, line) => sum + line.amount, 0n)).toBe(0n);

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { CreditStats } from '@/components/ledger/credit-stats';
 import { showCredits } from '@/components/ledger/credits';
 import { Alert } from '@/components/ui/alert';
 import { Badge } from '@/components/ui/badge';
@@ -11,7 +12,7 @@ import { requireOrgRole } from '@/lib/auth/authorize';
 import { db } from '@/lib/db/client';
 import { isAppError } from '@/lib/http/errors';
 import { listMembers } from '@/lib/orgs/orgs';
-import { listUsageRecords, listUsedModels, type UsageRecordRow } from '@/lib/usage/queries';
+import { listUsageRecords, listUsedModels, summarizeUsage, type UsageRecordRow } from '@/lib/usage/queries';
 import { UsageFilters } from './usage-filters';
 import { parseUsageFilter, statusTone, usageQuery } from './usage-filter';
 
@@ -28,10 +29,12 @@ export default async function UsagePage({ params, searchParams }: UsagePageProps
   const { org: slug } = await params;
   const ctx = await requireOrgRole(slug, 'usage:view');
   const { values, filter, errors } = parseUsageFilter(await searchParams);
-  const [members, keys, models] = await Promise.all([
+  const { cursor: _cursor, ...range } = filter;
+  const [members, keys, models, summary] = await Promise.all([
     listMembers(db, ctx.org.id),
     db.apiKey.findMany({ where: { orgId: ctx.org.id }, select: { id: true, name: true, prefix: true }, orderBy: { createdAt: 'asc' } }),
     listUsedModels(db, ctx.org.id),
+    summarizeUsage(db, ctx.org.id, range),
   ]);
   const memberNames = new Map(members.map((m) => [m.membershipId, m.name || m.email || m.externalId || 'Unnamed member']));
   const keyNames = new Map(keys.map((k) => [k.id, k.name]));
@@ -66,6 +69,15 @@ export default async function UsagePage({ params, searchParams }: UsagePageProps
           keys={keys.map((k) => ({ value: k.id, label: `${k.name} (${k.prefix}…)` }))}
         />
         {Object.keys(errors).length > 0 ? <Alert tone="warning">The filters marked above are not valid and were left out.</Alert> : null}
+        <CreditStats
+          label={filtered ? 'Totals of the filtered requests' : 'Totals of all requests'}
+          stats={[
+            { label: 'Requests', value: summary.requests.toLocaleString('en-US') },
+            { label: 'Input tokens', value: summary.inputTokens.toLocaleString('en-US') },
+            { label: 'Output tokens', value: summary.outputTokens.toLocaleString('en-US') },
+            { label: 'Cost (credits)', value: showCredits(summary.cost) },
+          ]}
+        />
         {loadError ? <Alert tone="error">{loadError}</Alert> : null}
 
         <Table caption="Usage records">
