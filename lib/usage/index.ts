@@ -16,7 +16,8 @@
  *   columns), so a retried or duplicated request never makes two.
  * - usage_rollups_hourly always equals the sum of the records per (org, hour, member, model, API key,
  *   status): a statement trigger on usage_records adds each batch of new records with INSERT … ON CONFLICT DO
- *   UPDATE, in key order, so concurrent writers serialize per row and cannot deadlock on each other.
+ *   UPDATE, in key order; concurrent writers serialize per row, and since the member is in the key, charges
+ *   of different members never wait on each other (see the pricing migration for the pool-funded case).
  * - Records are never updated except to name the transaction of a usage event (written just after it).
  */
 export { requestInfoSchema, type RequestInfo } from './carrier.ts';

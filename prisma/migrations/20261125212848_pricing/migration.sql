@@ -225,9 +225,11 @@ CREATE TRIGGER reservations_record_commit AFTER UPDATE OF status ON "reservation
   EXECUTE FUNCTION usage_records_from_commit();
 
 -- Hourly rollups, summed per statement: concurrent writers of one row serialize on its lock (ON CONFLICT DO
--- UPDATE), and rows are written in key order so two statements never wait on each other in a cycle. The key
--- includes the member, whose account the ledger has already locked for the charge, so a rollup row adds no
--- waiting between the charges of different members.
+-- UPDATE), and each statement writes its rows in key order. The key includes the member, whose account the
+-- ledger has already locked for a charge from it, so charges of different members never wait on each other
+-- here. Only charges funded by the pool (which lock the pool instead) can meet another transaction on a
+-- member's rollup row; should two of them take rows in opposite order, PostgreSQL aborts one with a deadlock
+-- error, which the ledger's coalescer retries.
 CREATE FUNCTION usage_rollup_records() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO "usage_rollups_hourly" AS r (org_id, hour, membership_id, model, api_key_id, status, requests,
