@@ -12,6 +12,7 @@ const pages = [
   { section: 'Ledger', path: '/ledger' },
   { section: 'Users', path: '/users' },
   { section: 'Usage', path: '/usage' },
+  { section: 'Models and prices', path: '/models' },
   { section: 'Forecasts', path: '/forecasts' },
   { section: 'Invoices', path: '/invoices' },
   { section: 'Alerts', path: '/alerts' },
@@ -23,9 +24,9 @@ type Section = (typeof pages)[number]['section'];
 
 /** The permission matrix, written out independently of the code that enforces it. */
 const allowed: Record<Role, readonly Section[]> = {
-  owner: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Forecasts', 'Invoices', 'Alerts', 'API keys', 'Settings'],
-  admin: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Forecasts', 'Alerts', 'API keys'],
-  billing: ['Overview', 'Credit pool', 'Ledger', 'Usage', 'Forecasts', 'Invoices'],
+  owner: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Models and prices', 'Forecasts', 'Invoices', 'Alerts', 'API keys', 'Settings'],
+  admin: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Models and prices', 'Forecasts', 'Alerts', 'API keys'],
+  billing: ['Overview', 'Credit pool', 'Ledger', 'Usage', 'Models and prices', 'Forecasts', 'Invoices'],
   member: [],
 };
 

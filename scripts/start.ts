@@ -1,7 +1,7 @@
 /**
  * `npm start` (production server) and `npm run dev` (development server): validates the configuration, starts
- * or connects to PostgreSQL, applies pending migrations, seeds the demo data on the embedded database's first
- * start, builds when needed and serves on http://HOST:PORT.
+ * or connects to PostgreSQL, applies pending migrations, seeds the price catalog (once per release) and the
+ * demo data on the embedded database's first start, builds when needed and serves on http://HOST:PORT.
  */
 import nextEnv from '@next/env';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { createPgPool } from '../lib/db/pg.ts';
 import { EnvError, parseEnv } from '../lib/env.ts';
 import { startLedgerJobs } from '../lib/jobs/start-jobs.ts';
 import { dataDirSecret } from '../lib/ops/data-dir.ts';
+import { seedPriceCatalog } from '../lib/pricing/seed-catalog.ts';
 import { seedDemoOnce } from '../prisma/seed.ts';
 import { buildAppOnce, buildIsStale, startNext, superviseServer, waitForHealth } from './server-runtime.ts';
 
@@ -25,6 +26,7 @@ async function main() {
     dataDir,
     log: (line) => console.log(`[credits] ${line}`),
   });
+  await seedPriceCatalog(database.url);
   // Only the embedded database gets demo data; a DATABASE_URL server is only migrated.
   const demo = database.embedded ? await seedDemoOnce(database.url, dataDir) : null;
 

@@ -20,6 +20,7 @@ export const dashboardSections = [
   'Ledger',
   'Users',
   'Usage',
+  'Models and prices',
   'Forecasts',
   'Invoices',
   'Alerts',

@@ -17,6 +17,7 @@ describe('can', () => {
         'pool:manage',
         'users:manage',
         'usage:view',
+        'pricing:manage',
         'forecasts:view',
         'alerts:manage',
         'api_keys:manage',
@@ -38,7 +39,7 @@ describe('can', () => {
         'balance:view_own',
       ]),
     );
-    for (const p of ['pool:manage', 'users:manage', 'api_keys:manage', 'alerts:manage', 'settings:manage'] as const) {
+    for (const p of ['pool:manage', 'users:manage', 'pricing:manage', 'api_keys:manage', 'alerts:manage', 'settings:manage'] as const) {
       expect(can('billing', p)).toBe(false);
     }
   });
@@ -65,6 +66,7 @@ describe('navSections', () => {
       ['Ledger', '/acme/ledger'],
       ['Users', '/acme/users'],
       ['Usage', '/acme/usage'],
+      ['Models and prices', '/acme/models'],
       ['Forecasts', '/acme/forecasts'],
       ['Invoices', '/acme/invoices'],
       ['Alerts', '/acme/alerts'],
@@ -81,6 +83,7 @@ describe('navSections', () => {
       'pool',
       'ledger',
       'usage',
+      'models',
       'forecasts',
       'invoices',
       'balance',

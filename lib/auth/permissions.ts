@@ -11,6 +11,7 @@ export type Permission =
   | 'pool:manage'
   | 'users:manage'
   | 'usage:view'
+  | 'pricing:manage'
   | 'forecasts:view'
   | 'invoices:view'
   | 'billing:manage'
@@ -25,6 +26,7 @@ export const allPermissions: readonly Permission[] = [
   'pool:manage',
   'users:manage',
   'usage:view',
+  'pricing:manage',
   'forecasts:view',
   'invoices:view',
   'billing:manage',
@@ -46,6 +48,7 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     'pool:manage',
     'users:manage',
     'usage:view',
+    'pricing:manage',
     'forecasts:view',
     'alerts:manage',
     'api_keys:manage',
@@ -97,6 +100,7 @@ export const navSections: readonly NavSection[] = [
   { key: 'ledger', label: 'Ledger', href: (org) => `/${org}/ledger`, permission: 'pool:view' },
   { key: 'users', label: 'Users', href: (org) => `/${org}/users`, permission: 'users:manage' },
   { key: 'usage', label: 'Usage', href: (org) => `/${org}/usage`, permission: 'usage:view' },
+  { key: 'models', label: 'Models and prices', href: (org) => `/${org}/models`, permission: 'usage:view' },
   { key: 'forecasts', label: 'Forecasts', href: (org) => `/${org}/forecasts`, permission: 'forecasts:view' },
   { key: 'invoices', label: 'Invoices', href: (org) => `/${org}/invoices`, permission: 'invoices:view' },
   { key: 'alerts', label: 'Alerts', href: (org) => `/${org}/alerts`, permission: 'alerts:manage' },

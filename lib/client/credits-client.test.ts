@@ -211,6 +211,29 @@ describe('withReservation', () => {
   });
 });
 
+describe('withModelReservation', () => {
+  it('holds the estimate and commits the tokens for the server to price', async () => {
+    const committed = { id: reservation.id, status: 'committed', charged: '0.4', released: '0.35', transaction_id: 't', balance: reservation.balance };
+    replies.push(json(201, reservation), json(200, committed));
+    const estimate = { messages: [{ role: 'user', content: 'hi' }], max_output_tokens: 500 };
+    const result = await client().withModelReservation('u-1', { model: 'gpt-4o', estimate }, async () => ({
+      usage: { input_tokens: 1000, cached_input_tokens: 400, output_tokens: 200 },
+      value: 'the answer',
+    }));
+    expect(result).toEqual({ value: 'the answer', reservation, commit: committed });
+    expect(seen[0].body).toEqual({ user: 'u-1', model: 'gpt-4o', estimate });
+    expect(seen[1].body).toEqual({ usage: { model: 'gpt-4o', input_tokens: 1000, cached_input_tokens: 400, output_tokens: 200 } });
+  });
+
+  it('releases the hold when the work fails', async () => {
+    replies.push(json(201, reservation), json(200, { id: reservation.id, status: 'released' }));
+    await expect(
+      client().withModelReservation('u-1', { model: 'gpt-4o', estimate: { input_tokens: 10 } }, async () => Promise.reject(new Error('down'))),
+    ).rejects.toThrow('down');
+    expect(seen.map((s) => s.url)).toEqual(['/api/v1/reservations', `/api/v1/reservations/${reservation.id}/release`]);
+  });
+});
+
 describe('retry timing', () => {
   it('reads Retry-After as seconds or an HTTP date', () => {
     expect(retryAfterMs('3')).toBe(3000);

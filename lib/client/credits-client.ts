@@ -12,23 +12,32 @@ import { send, type Call, type CallOptions, type TransportOptions } from './tran
 import type {
   AccountBalance,
   AllocationInput,
+  CatalogPage,
   Commit,
   CommitInput,
+  Estimate,
+  EstimateInput,
+  EstimateText,
   CreateUserInput,
   Credits,
   Grant,
   GrantInput,
   Metadata,
   Move,
+  OrgPricing,
+  OrgPricingInput,
   Release,
   Reservation,
   ReservationState,
   ReserveInput,
+  TokenCounts,
   TransactionFilter,
   TransactionPage,
   TransferInput,
   UsageBatch,
   UsageEvent,
+  UsageRecordFilter,
+  UsageRecordPage,
   UsageResult,
   User,
 } from './types.ts';
@@ -52,6 +61,9 @@ export type { CallOptions };
 
 /** What the work inside `withReservation` answers: its real cost and its own result. */
 export type ReservationOutcome<T> = { amount: Credits; value: T; metadata?: Metadata };
+
+/** What the work inside `withModelReservation` answers: the tokens the model reported and its own result. */
+export type ModelReservationOutcome<T> = { usage: TokenCounts; value: T; metadata?: Metadata };
 
 export class CreditsClient {
   private readonly transport: TransportOptions;
@@ -89,6 +101,11 @@ export class CreditsClient {
   /** Gives the whole hold back (the call failed). */
   release(reservationId: string, options?: CallOptions): Promise<Release> {
     return this.call({ method: 'POST', path: `/api/v1/reservations/${encodeURIComponent(reservationId)}/release`, body: {} }, options);
+  }
+
+  /** What a request to a model will probably cost; nothing is held. */
+  estimate(input: EstimateInput, options?: CallOptions): Promise<Estimate> {
+    return this.call({ method: 'POST', path: '/api/v1/estimate', body: input }, options);
   }
 
   getReservation(reservationId: string, options?: CallOptions): Promise<ReservationState> {
@@ -136,6 +153,28 @@ export class CreditsClient {
     return this.call({ method: 'GET', path: '/api/v1/transactions', query }, options);
   }
 
+  /** One record per metered request, newest first. */
+  usageRecords(filter: UsageRecordFilter = {}, options?: CallOptions): Promise<UsageRecordPage> {
+    const iso = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
+    const query = { ...filter, from: iso(filter.from), to: iso(filter.to) };
+    return this.call({ method: 'GET', path: '/api/v1/usage/records', query }, options);
+  }
+
+  /** The price catalog in force now, searchable by model or provider. */
+  models(filter: { search?: string; page?: number; limit?: number } = {}, options?: CallOptions): Promise<CatalogPage> {
+    return this.call({ method: 'GET', path: '/api/v1/models', query: filter }, options);
+  }
+
+  /** The org's pricing in force now. */
+  pricing(options?: CallOptions): Promise<OrgPricing> {
+    return this.call({ method: 'GET', path: '/api/v1/pricing' }, options);
+  }
+
+  /** A new version of the org's prices (admin key). */
+  updatePricing(input: OrgPricingInput, options?: CallOptions): Promise<{ id: string; effective_at: string }> {
+    return this.call({ method: 'POST', path: '/api/v1/pricing', body: input }, options);
+  }
+
   createUser(input: CreateUserInput, options?: CallOptions): Promise<User> {
     return this.call({ method: 'POST', path: '/api/v1/users', body: input }, options);
   }
@@ -163,6 +202,32 @@ export class CreditsClient {
       throw err;
     }
     const commit = await this.commit(reservation.id, { amount: outcome.amount, metadata: outcome.metadata });
+    return { value: outcome.value, reservation, commit };
+  }
+
+  /**
+   * Like `withReservation`, priced by the server: holds the estimated cost of a request to `request.model`,
+   * runs `fn`, and commits the tokens `fn` answers (the server prices them); releases when `fn` throws.
+   */
+  async withModelReservation<T>(
+    user: string,
+    request: { model: string; provider?: string; estimate: EstimateText },
+    fn: (reservation: Reservation) => Promise<ModelReservationOutcome<T>>,
+    options: { ttl_seconds?: number; metadata?: Metadata; signal?: AbortSignal } = {},
+  ): Promise<{ value: T; reservation: Reservation; commit: Commit }> {
+    const reservation = await this.reserve(
+      { user, ...request, ttl_seconds: options.ttl_seconds, metadata: options.metadata },
+      { signal: options.signal },
+    );
+    let outcome: ModelReservationOutcome<T>;
+    try {
+      outcome = await fn(reservation);
+    } catch (err) {
+      await this.release(reservation.id).catch(() => undefined);
+      throw err;
+    }
+    const usage = { model: request.model, provider: request.provider, ...outcome.usage };
+    const commit = await this.commit(reservation.id, { usage, metadata: outcome.metadata });
     return { value: outcome.value, reservation, commit };
   }
 }

@@ -15,7 +15,155 @@ export type AccountBalance = Balance & {
   expiring_soon: { amount: Credits; within_days: number; next_expiry: string | null };
 };
 
-export type ReserveInput = { user: string; amount: Credits; ttl_seconds?: number; metadata?: Metadata };
+/** A chat message as sent to the model, for counting its tokens. */
+export type ChatMessage = {
+  role?: string;
+  content?: string | Array<{ type: string; text?: string }> | null;
+  name?: string;
+  [field: string]: unknown;
+};
+
+/** What a request will send: exactly one of messages, input_tokens, prompt or input. */
+export type EstimateText = (
+  | { messages: ChatMessage[] }
+  | { input_tokens: number }
+  | { prompt: string }
+  | { input: string | ChatMessage[] }
+) & { max_output_tokens?: number };
+
+/** Token counts of a finished request; cached and cache-write tokens are part of input, reasoning of output. */
+export type TokenCounts = {
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens?: number;
+  cache_write_tokens?: number;
+  reasoning_tokens?: number;
+};
+
+export type ModelUsage = TokenCounts & { model: string; provider?: string };
+
+/** A hold of `amount`, or of the estimated cost of a request to `model`. */
+export type ReserveInput = { user: string; ttl_seconds?: number; metadata?: Metadata } & (
+  | { amount: Credits }
+  | { model: string; provider?: string; estimate: EstimateText }
+);
+
+export type EstimateInput = { model: string; provider?: string } & EstimateText;
+
+export type ChargeBreakdown = {
+  lines: { kind: 'input' | 'cached_input' | 'cache_write' | 'output' | 'reasoning'; tokens: number; usd_per_mtok: string }[];
+  tier_start: number | null;
+  request_fee_usd: string;
+  usd: string;
+  micros_per_usd: string;
+  markup_bps: number;
+  discount_bps: number;
+};
+
+export type UsageRecord = TokenCounts & {
+  id: string;
+  user: string | null;
+  api_key_id: string | null;
+  model: string | null;
+  provider: string | null;
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost: Credits;
+  price_version_id: string | null;
+  org_price_version_id: string | null;
+  latency_ms: number | null;
+  status: 'ok' | 'error' | 'cancelled';
+  request_id: string | null;
+  metadata: Metadata;
+  occurred_at: string;
+  transaction_id: string | null;
+  reservation_id: string | null;
+  usage_event_id: string | null;
+};
+
+export type UsageRecordFilter = {
+  user?: string;
+  model?: string;
+  api_key?: string;
+  status?: 'ok' | 'error' | 'cancelled';
+  from?: string | Date;
+  to?: string | Date;
+  cursor?: string;
+  limit?: number;
+};
+
+export type UsageRecordPage = { data: UsageRecord[]; next_cursor: string | null };
+
+/** USD per million tokens, as a decimal string like "2.5". */
+export type Usd = string;
+
+export type CatalogModel = {
+  provider: string;
+  model: string;
+  match: Record<string, unknown>;
+  input: Usd;
+  output: Usd;
+  cached_input: Usd | null;
+  cache_write: Usd | null;
+  reasoning: Usd | null;
+  request_fee: Usd | null;
+  tiers: { start: number; input: Usd; output: Usd }[];
+  max_output_tokens: number | null;
+};
+
+export type CatalogPage = { catalog: string | null; total: number; data: CatalogModel[] };
+
+export type OrgPricing = {
+  version_id: string | null;
+  effective_at: string | null;
+  credits_per_usd: Credits;
+  markup_bps: number;
+  estimate_margin_bps: number;
+  estimate_output_cap: number;
+  default_price: { input: Usd; output: Usd } | null;
+  discount_tiers: { from_credits: Credits; discount_bps: number }[];
+  models: CatalogModel[];
+  history: { id: string; effective_at: string; created_at: string; note: string | null; models: number }[];
+};
+
+/** Only the fields given change; `models` replaces the org's whole list. */
+export type OrgPricingInput = {
+  credits_per_usd?: Credits;
+  markup_bps?: number;
+  estimate_margin_bps?: number;
+  estimate_output_cap?: number;
+  default_price?: { input: Usd; output: Usd } | null;
+  discount_tiers?: { from_credits: Credits; discount_bps: number }[];
+  models?: {
+    model: string;
+    provider?: string;
+    match?: Record<string, unknown>;
+    input: Usd;
+    output: Usd;
+    cached_input?: Usd;
+    cache_write?: Usd;
+    reasoning?: Usd;
+    request_fee?: Usd;
+    max_output_tokens?: number;
+    context_window?: number;
+  }[];
+  effective_at?: string;
+  note?: string;
+};
+
+export type Estimate = {
+  model: string;
+  provider: string;
+  input_tokens: number;
+  output_tokens: number;
+  counted_with: string;
+  margin_bps: number;
+  amount: Credits;
+  price_version_id: string;
+  org_price_version_id: string | null;
+  breakdown: ChargeBreakdown;
+};
 
 export type Reservation = {
   id: string;
@@ -26,7 +174,8 @@ export type Reservation = {
   balance: Balance;
 };
 
-export type CommitInput = { amount: Credits; metadata?: Metadata };
+/** The real cost as `amount`, or the request's `usage` for the server to price. */
+export type CommitInput = ({ amount: Credits } | { usage: ModelUsage }) & { metadata?: Metadata };
 
 export type Commit = {
   id: string;
@@ -54,7 +203,11 @@ export type ReservationState = {
   resolved_at: string | null;
 };
 
-export type UsageEvent = { id: string; user: string; amount: Credits; timestamp?: string; metadata?: Metadata };
+/** An event costing `amount`, or a model's usage priced by the server as of `timestamp`. */
+export type UsageEvent = { id: string; user: string; timestamp?: string; metadata?: Metadata } & (
+  | { amount: Credits }
+  | ({ model: string; provider?: string } & TokenCounts)
+);
 
 export type UsageResult =
   | { id: string; status: 'charged' | 'duplicate'; charged: Credits; transaction_id: string | null; balance?: Balance }

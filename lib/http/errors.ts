@@ -19,6 +19,7 @@ export const errorStatus = {
   event_conflict: 409,
   insufficient_credits: 402,
   idempotency_mismatch: 422,
+  unknown_model: 422,
   rate_limited: 429,
   unavailable: 503,
   internal: 500,

@@ -3,6 +3,8 @@
  * DTOs of lib/ledger, lib/users and lib/auth. Amounts are decimal strings of credits, never JSON numbers.
  */
 
+import { modelField, pricingSchemas, providerField, tokenFields } from './openapi-pricing-schemas.ts';
+
 type Schema = Record<string, unknown>;
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -188,11 +190,18 @@ export const schemas: Record<string, Schema> = {
   ReserveRequest: object(
     {
       user: userRef(),
-      amount: positiveCredits(),
+      amount: positiveCredits('The hold; or give model and estimate instead'),
+      model: modelField,
+      provider: providerField,
+      estimate: ref('EstimateRequestText'),
       ttl_seconds: integer('Defaults to the policy; at most its maximum', { minimum: 1, maximum: 86_400 }),
       metadata,
     },
-    ['ttl_seconds', 'metadata'],
+    ['amount', 'model', 'provider', 'estimate', 'ttl_seconds', 'metadata'],
+    {
+      description: 'Exactly one of amount, or model with estimate (the hold is the estimated cost; 422 unknown_model for unpriced models)',
+      oneOf: [{ required: ['amount'] }, { required: ['model', 'estimate'] }],
+    },
   ),
   Reservation: object({
     id: uuid(),
@@ -202,7 +211,14 @@ export const schemas: Record<string, Schema> = {
     funded_by: str('Whose credits are held: the member\'s or, with pool fallback, the pool\'s', { enum: ['user', 'pool'] }),
     balance: ref('Balance'),
   }),
-  CommitRequest: object({ amount: nonNegativeCredits('The real cost; 0 or more'), metadata }, ['metadata']),
+  CommitRequest: object(
+    { amount: nonNegativeCredits('The real cost; 0 or more'), usage: ref('ModelUsage'), metadata },
+    ['amount', 'usage', 'metadata'],
+    {
+      description: 'Exactly one of amount, or usage (model and tokens, priced now; 422 unknown_model for unpriced models)',
+      oneOf: [{ required: ['amount'] }, { required: ['usage'] }],
+    },
+  ),
   Commit: object({
     id: uuid(),
     status: str(undefined, { const: 'committed' }),
@@ -238,11 +254,18 @@ export const schemas: Record<string, Schema> = {
     {
       id: str('Your id for the event, unique in the org: a repeat is charged once', { minLength: 1, maxLength: 200 }),
       user: userRef(),
-      amount: nonNegativeCredits('The cost; 0 or more'),
-      timestamp: dateTime('When the usage happened (at most 400 days ago); now when absent'),
+      amount: nonNegativeCredits('The cost; 0 or more. Or give model and token counts instead'),
+      model: modelField,
+      provider: providerField,
+      ...tokenFields,
+      timestamp: dateTime('When the usage happened (at most 400 days ago); now when absent. Model usage is priced as of it'),
       metadata,
     },
-    ['timestamp', 'metadata'],
+    ['amount', 'model', 'provider', ...Object.keys(tokenFields), 'timestamp', 'metadata'],
+    {
+      description: 'Exactly one of amount, or model with input_tokens and output_tokens (422 unknown_model for unpriced models)',
+      oneOf: [{ required: ['amount'] }, { required: ['model', 'input_tokens', 'output_tokens'] }],
+    },
   ),
   UsageBatchRequest: object({ events: { type: 'array', items: ref('UsageEvent'), minItems: 1, maxItems: 1000 } }),
   UsageResult: {
@@ -317,4 +340,5 @@ export const schemas: Record<string, Schema> = {
     additionalProperties: false,
     description: 'Only the fields given change; null clears an override',
   }),
+  ...pricingSchemas,
 };

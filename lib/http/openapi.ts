@@ -19,7 +19,7 @@ const errorResponses: Record<number, [string, string]> = {
   403: ['Forbidden', 'The API key lacks the required scope (forbidden)'],
   404: ['NotFound', 'No such record in the key\'s org (not_found); records of other orgs are not found too'],
   409: ['Conflict', 'The request conflicts with the current state (conflict, reservation_expired, reservation_already_committed, reservation_already_released, commit_exceeds_available, event_conflict)'],
-  422: ['Unprocessable', 'The body or query does not fit (validation_failed, with details.issues), or the Idempotency-Key was used with another request (idempotency_mismatch)'],
+  422: ['Unprocessable', 'The body or query does not fit (validation_failed, with details.issues), the Idempotency-Key was used with another request (idempotency_mismatch), or no price is known for the model (unknown_model)'],
   429: ['RateLimited', 'Too many requests (rate_limited); retry after the Retry-After header'],
   500: ['Internal', 'Unexpected error (internal); the x-request-id header identifies it in the logs'],
 };
@@ -298,6 +298,68 @@ const paths: Record<string, Json> = {
       ok: { status: 200, description: 'Per-event results and a summary', schema: 'UsageBatch' },
     }),
   },
+  '/api/v1/usage/records': {
+    get: operation('get', {
+      tag: 'Metering',
+      summary: 'Usage records: one per metered request, newest first',
+      description: 'Each record names the member, API key, model, tokens by kind, cost, price versions, latency, status and request id, and the transaction, reservation or usage event it came from.',
+      scopes: ['read', 'meter'],
+      parameters: [
+        query('user', 'Only this member (user id or external id)'),
+        query('model', 'Only this model'),
+        query('api_key', 'Only requests made with this API key', { type: 'string', format: 'uuid' }),
+        query('status', 'Only this status', { type: 'string', enum: ['ok', 'error', 'cancelled'] }),
+        query('from', 'Occurred at or after', { type: 'string', format: 'date-time' }),
+        query('to', 'Occurred before', { type: 'string', format: 'date-time' }),
+        query('cursor', 'next_cursor of the previous page'),
+        query('limit', 'Page size', { type: 'integer', minimum: 1, maximum: 200, default: 50 }),
+      ],
+      ok: { status: 200, description: 'A page of usage records', schema: 'UsageRecordPage' },
+      errors: [404, 422],
+    }),
+  },
+  '/api/v1/models': {
+    get: operation('get', {
+      tag: 'Pricing',
+      summary: 'The price catalog in force now',
+      description: 'Models with their match rules and prices in USD per million tokens, in the order lookups prefer them; the org\'s own prices (GET /api/v1/pricing) come first when a model is priced.',
+      scopes: ['read', 'meter'],
+      parameters: [
+        query('search', 'Only models or providers whose name contains this'),
+        query('page', 'Page number, from 0', { type: 'integer', minimum: 0, default: 0 }),
+        query('limit', 'Page size', { type: 'integer', minimum: 1, maximum: 200, default: 50 }),
+      ],
+      ok: { status: 200, description: 'A page of the catalog', schema: 'CatalogPage' },
+      errors: [422],
+    }),
+  },
+  '/api/v1/pricing': {
+    get: operation('get', {
+      tag: 'Pricing',
+      summary: 'The org\'s pricing in force now',
+      description: 'Credits per USD, markup, volume discounts, estimate settings, the price of unknown models, the org\'s own model prices and the history of its versions.',
+      scopes: ['read'],
+      ok: { status: 200, description: 'The org\'s pricing', schema: 'OrgPricing' },
+    }),
+    post: operation('post', {
+      tag: 'Pricing',
+      summary: 'Write a new version of the org\'s prices',
+      description: 'What the body leaves out is carried over from the latest version; `models` replaces the whole list of the org\'s own prices. Effective now or at `effective_at`. Prices must be greater than 0.',
+      scopes: ['admin'],
+      body: 'OrgPricingRequest',
+      ok: { status: 201, description: 'The new version', schema: 'PriceVersionCreated' },
+    }),
+  },
+  '/api/v1/estimate': {
+    post: operation('post', {
+      tag: 'Metering',
+      summary: 'Estimate what a request to a model will cost',
+      description: 'Input tokens are counted with the model\'s own encoding for OpenAI models, else with o200k_base plus the org\'s margin; output tokens are the least of max_output_tokens, the model\'s maximum output and the org\'s cap. Nothing is held, so a repeat is always safe.',
+      scopes: ['meter', 'read'],
+      body: 'EstimateRequest',
+      ok: { status: 200, description: 'The estimate', schema: 'Estimate' },
+    }),
+  },
   '/api/v1/transactions': {
     get: operation('get', {
       tag: 'Credits',
@@ -361,6 +423,7 @@ export const openApiDocument = {
     { name: 'Metering', description: 'Reservations and usage, for LLM backends' },
     { name: 'Credits', description: 'Grants, allocations, transfers, balances and the journal' },
     { name: 'Policy', description: 'How the org hands out and limits credits' },
+    { name: 'Pricing', description: 'Model prices, the org\'s rate, markup and discounts' },
     { name: 'Keys and users', description: 'API keys and the org\'s users' },
     { name: 'Operations', description: 'Health and this document' },
   ],

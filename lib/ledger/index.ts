@@ -16,6 +16,10 @@
  *   once: commit (at most the hold, more only within available + overdraft), release, or expiry.
  * - Usage events, deduplicated per org by the client's id; idempotency keys stored with their result in the
  *   transaction of the effect.
+ * - Metering inputs (model-inputs.ts): an amount, or a model priced by lib/pricing — a hold of a request's
+ *   estimate, a commit or usage event priced from its tokens. What the request was (model, tokens, price
+ *   version, API key) travels in the operation's metadata to its usage record (lib/usage), which the database
+ *   writes in the transaction of the charge.
  *
  * Invariants (ledger_check in the database returns every violation; the tests run it after every step)
  * - each transaction sums to zero; stored balances equal the sum of their entries; held equals the active

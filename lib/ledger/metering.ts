@@ -8,7 +8,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
-import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import { processMap } from '../ops/process-memory.ts';
 import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
 import { opActor } from './apply.ts';
@@ -16,36 +15,30 @@ import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } fr
 import { runOp, type LedgerContext } from './context.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
+import { withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
+import { recordReleasedRequest } from '../usage/records.ts';
+import {
+  estimatedHold,
+  eventUsage,
+  pricedUsage,
+  requestFacts,
+  type CommitInput,
+  type ReserveInput,
+  type UsageEventInput,
+} from './model-inputs.ts';
 
 export type Idempotency = { key: string; hash: string };
 
-const metadataSchema = z.record(z.string(), z.unknown()).optional();
-
-export const reserveInputSchema = z.object({
-  user: z.string().trim().min(1).max(200),
-  amount: positiveCreditsSchema,
-  ttl_seconds: z.number().int().min(1).max(86_400).optional(),
-  metadata: metadataSchema,
-});
-
-export const commitInputSchema = z.object({
-  amount: nonNegativeCreditsSchema,
-  metadata: metadataSchema,
-});
+export {
+  commitInputSchema,
+  reserveInputSchema,
+  usageEventSchema,
+  type CommitInput,
+  type ReserveInput,
+  type UsageEventInput,
+} from './model-inputs.ts';
 
 const MAX_BACKFILL_DAYS = 400;
-
-export const usageEventSchema = z.object({
-  id: z.string().trim().min(1).max(200),
-  user: z.string().trim().min(1).max(200),
-  amount: nonNegativeCreditsSchema,
-  timestamp: z.iso.datetime({ offset: true }).optional(),
-  metadata: metadataSchema,
-});
-
-export type ReserveInput = z.infer<typeof reserveInputSchema>;
-export type CommitInput = z.infer<typeof commitInputSchema>;
-export type UsageEventInput = z.infer<typeof usageEventSchema>;
 
 // In-process memory of which account a reservation belongs to, so a commit joins the batches of its account.
 const reservationAccounts = processMap<string, string>('reservation-accounts');
@@ -108,6 +101,7 @@ export async function reserveCredits(
   input: ReserveInput,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<ReservationDto> {
   const member = await resolveMember(ctx, orgId, input.user);
   const policy = await getEffectivePolicy(ctx, orgId, member.membershipId);
@@ -117,15 +111,19 @@ export async function reserveCredits(
       field: 'ttl_seconds',
     });
   }
+  const hold: { amount: bigint; facts?: UsageFacts } =
+    input.amount !== undefined
+      ? { amount: input.amount }
+      : await estimatedHold(ctx, orgId, { model: input.model!, provider: input.provider, estimate: input.estimate! });
   const id = randomUUID();
   const op: ReserveOp = {
     type: 'reserve',
     id,
     account_id: member.accountId,
     membership_id: member.membershipId,
-    amount: input.amount.toString(),
+    amount: hold.amount.toString(),
     ttl_seconds: ttl,
-    metadata: input.metadata,
+    metadata: withUsageFacts(input.metadata, { ...requestFacts(actor, request), ...hold.facts }),
     ...(await poolFallback(ctx, orgId, member)),
     ...opActor(actor),
     ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
@@ -168,14 +166,19 @@ export async function commitReservation(
   input: CommitInput,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<CommitDto> {
   checkReservationId(reservationId);
+  const priced = input.usage ? await pricedUsage(ctx, orgId, input.usage) : undefined;
   const op: CommitOp = {
     type: 'commit',
     reservation_id: reservationId,
-    amount: input.amount.toString(),
-    request_hash: requestHash({ amount: input.amount, metadata: input.metadata }),
-    metadata: input.metadata,
+    amount: (priced?.amount ?? input.amount ?? 0n).toString(),
+    // A priced commit is the same request whatever the price: a repeat answers the first result.
+    request_hash: priced
+      ? requestHash({ usage: input.usage, metadata: input.metadata })
+      : requestHash({ amount: input.amount, metadata: input.metadata }),
+    metadata: withUsageFacts(input.metadata, { ...requestFacts(actor, request), ...priced?.facts }),
     ...opActor(actor),
     ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
   };
@@ -200,6 +203,7 @@ export async function releaseReservation(
   reservationId: string,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<ReleaseDto> {
   checkReservationId(reservationId);
   const op: ReleaseOp = {
@@ -208,7 +212,9 @@ export async function releaseReservation(
     ...opActor(actor),
     ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
   };
-  return releaseDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
+  const released = releaseDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
+  if (request) await recordReleasedRequest(ctx, orgId, reservationId, requestFacts(actor, request));
+  return released;
 }
 
 export type UsageResultDto =
@@ -254,17 +260,29 @@ function eventTime(event: UsageEventInput, now: Date): string | undefined {
   return at.toISOString();
 }
 
-async function usageOp(ctx: LedgerContext, orgId: string, event: UsageEventInput, actor: Actor): Promise<UsageOp> {
+async function usageOp(
+  ctx: LedgerContext,
+  orgId: string,
+  event: UsageEventInput,
+  actor: Actor,
+  request?: RequestInfo,
+): Promise<UsageOp> {
   const member = await resolveMember(ctx, orgId, event.user);
+  const now = ctx.now?.() ?? new Date();
+  const occurredAt = eventTime(event, now);
+  const priced =
+    event.amount === undefined ? await pricedUsage(ctx, orgId, eventUsage(event), occurredAt ? new Date(occurredAt) : now) : undefined;
+  const { id: _id, metadata: _metadata, ...content } = event;
   return {
     type: 'usage',
     event_id: event.id,
     account_id: member.accountId,
     membership_id: member.membershipId,
-    amount: event.amount.toString(),
-    occurred_at: eventTime(event, ctx.now?.() ?? new Date()),
-    request_hash: requestHash({ user: event.user, amount: event.amount, timestamp: event.timestamp, metadata: event.metadata }),
-    metadata: event.metadata,
+    amount: (priced?.amount ?? event.amount ?? 0n).toString(),
+    occurred_at: occurredAt,
+    // For an amount event: user, amount, timestamp and metadata, as always; a model event adds its usage.
+    request_hash: requestHash({ ...content, metadata: event.metadata }),
+    metadata: withUsageFacts(event.metadata, { ...requestFacts(actor, request), ...priced?.facts }),
     ...(await poolFallback(ctx, orgId, member)),
     ...opActor(actor),
   };
@@ -277,8 +295,9 @@ export async function recordUsage(
   event: UsageEventInput,
   actor: Actor,
   idempotency?: Idempotency,
+  request?: RequestInfo,
 ): Promise<UsageResultDto> {
-  const op = await usageOp(ctx, orgId, event, actor);
+  const op = await usageOp(ctx, orgId, event, actor, request);
   if (idempotency) Object.assign(op, { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash });
   const result = await runOp(ctx, orgId, op, op.account_id);
   if (!result.ok) throw toAppError(result);

@@ -7,6 +7,7 @@ import { AppError } from '../http/errors.ts';
 import { ensureOrgLedger, resolveMember } from './accounts.ts';
 import type { LedgerContext } from './context.ts';
 import { credits } from './results.ts';
+import { withoutUsageFacts } from '../usage/carrier.ts';
 
 const EXPIRING_SOON_DAYS = 7;
 
@@ -225,7 +226,7 @@ export async function listTransactions(
               expires_at: e.lot?.expiresAt?.toISOString() ?? null,
             }))
           : null,
-      metadata: t.metadata,
+      metadata: withoutUsageFacts(t.metadata),
     };
   });
   const last = page[page.length - 1];

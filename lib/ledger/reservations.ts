@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AppError } from '../http/errors.ts';
 import type { LedgerContext } from './context.ts';
 import { credits } from './results.ts';
+import { withoutUsageFacts } from '../usage/carrier.ts';
 
 export type ReservationStatus = 'active' | 'committed' | 'released' | 'expired';
 
@@ -69,7 +70,7 @@ export async function getReservation(
     charged: charged === null ? null : credits(charged),
     released: released === null ? null : credits(released),
     transaction_id: (row.transaction_id as string | null) ?? null,
-    metadata: metadata ?? {},
+    metadata: withoutUsageFacts(metadata),
     created_at: iso(row.created_at),
     expires_at: iso(row.expires_at),
     resolved_at: row.resolved_at ? iso(row.resolved_at) : null,

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../db/client.ts';
+import { isAppError } from '../http/errors.ts';
+import { useTestDatabase } from '../test/db-harness.ts';
+import { browseCatalog, getOrgPricing } from './browse.ts';
+import { forgetPricingCache, type PricingContext } from './catalog.ts';
+import { createOrgPriceVersion } from './org-prices.ts';
+import { removeModelOverride, saveModelOverride } from './org-overrides.ts';
+import { priceUsage } from './price-usage.ts';
+
+let db: Db;
+let ctx: PricingContext;
+let orgId: string;
+
+beforeAll(async () => {
+  db = (await useTestDatabase()).db;
+  ctx = { db };
+  orgId = (await db.org.create({ data: { slug: 'overrides', name: 'Overrides' } })).id;
+});
+
+afterAll(async () => {
+  await db.$disconnect();
+});
+
+describe('org overrides one at a time', () => {
+  it('adds, replaces and removes a model price, each as a new version', async () => {
+    expect((await getOrgPricing(ctx, orgId)).creditsPerUsd).toBe('100');
+    await saveModelOverride(ctx, orgId, { model: 'house-', match: { starts_with: 'house-' }, input: '1', output: '2' }, null);
+    await saveModelOverride(ctx, orgId, { model: 'gpt-4o', provider: 'openai', input: '5', output: '20', cached_input: '1' }, null);
+    await saveModelOverride(ctx, orgId, { model: 'GPT-4o', provider: 'openai', input: '4', output: '16' }, null);
+    let view = await getOrgPricing(ctx, orgId);
+    expect(view.overrides.map((o) => [o.model, o.input, o.output])).toEqual([
+      ['house-', '1', '2'],
+      ['GPT-4o', '4', '16'],
+    ]);
+    expect(view.history).toHaveLength(3);
+    // 1000×4 + 500×16 = USD 0.012 at 100 credits per USD
+    expect((await priceUsage(ctx, orgId, { model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 })).amount).toBe(1_200_000n);
+    expect((await priceUsage(ctx, orgId, { model: 'house-small', input_tokens: 1_000_000, output_tokens: 0 })).amount).toBe(100_000_000n);
+
+    await removeModelOverride(ctx, orgId, 'gpt-4o', null);
+    view = await getOrgPricing(ctx, orgId);
+    expect(view.overrides.map((o) => o.model)).toEqual(['house-']);
+    expect(view.history[0].note).toBe('Price of gpt-4o removed');
+    expect((await priceUsage(ctx, orgId, { model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 })).amount).toBe(750_000n);
+    try {
+      await removeModelOverride(ctx, orgId, 'gpt-4o', null);
+      expect.unreachable();
+    } catch (err) {
+      expect(isAppError(err) && err.code).toBe('not_found');
+    }
+  });
+
+  it('gives the volume discount of the tier the month has reached', async () => {
+    const org = (await db.org.create({ data: { slug: 'volume', name: 'Volume' } })).id;
+    await createOrgPriceVersion(ctx, org, { discount_tiers: [{ from_credits: '0.5', discount_bps: 1000 }, { from_credits: '2', discount_bps: 2000 }] }, null);
+    expect((await getOrgPricing(ctx, org)).discountTiers).toEqual([{ fromCredits: '0.5', bps: 1000 }, { fromCredits: '2', bps: 2000 }]);
+    const usage = { model: 'gpt-4o', input_tokens: 1000, output_tokens: 500 };
+    expect((await priceUsage(ctx, org, usage)).amount).toBe(750_000n);
+    const now = new Date();
+    await db.usageRecord.create({ data: { orgId: org, cost: 1_000_000n, occurredAt: now } });
+    forgetPricingCache(org);
+    expect(await priceUsage(ctx, org, usage)).toMatchObject({ amount: 675_000n, breakdown: { discount_bps: 1000 } });
+    await db.usageRecord.create({ data: { orgId: org, cost: 1_000_000n, occurredAt: now } });
+    forgetPricingCache(org);
+    expect((await priceUsage(ctx, org, usage)).amount).toBe(600_000n);
+    // Last month's charges do not count for this month.
+    const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 2));
+    expect((await priceUsage(ctx, org, usage, nextMonth)).amount).toBe(750_000n);
+    for (const bad of [[{ from_credits: '2', discount_bps: 100 }, { from_credits: '1', discount_bps: 200 }], [{ from_credits: '1', discount_bps: 10_000 }]]) {
+      await expect(createOrgPriceVersion(ctx, org, { discount_tiers: bad }, null)).rejects.toMatchObject({ code: 'validation_failed' });
+    }
+  });
+
+  it('browses the catalog by search, a page at a time', async () => {
+    const page = await browseCatalog(ctx, orgId, { search: 'claude-opus', pageSize: 5 });
+    expect(page.rows.length).toBeGreaterThan(0);
+    expect(page.rows.length).toBeLessThanOrEqual(5);
+    expect(page.total).toBeGreaterThanOrEqual(page.rows.length);
+    for (const r of page.rows) expect(`${r.provider} ${r.model}`.toLowerCase()).toContain('claude-opus');
+    const gemini = await browseCatalog(ctx, orgId, { search: 'gemini-2.5-pro' });
+    expect(gemini.rows.find((r) => r.model === 'gemini-2.5-pro')?.tiers).toEqual([{ start: 200_000, input: '2.5', output: '15' }]);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * How a request's facts reach its usage record: metering puts them under the reserved key "$usage" of the
+ * ledger operation's metadata, and the database triggers of the pricing migration turn a committed
+ * reservation or a new usage event into one usage record in the same transaction. Callers' metadata may not
+ * use the key, and answers show metadata without it.
+ */
+import { z } from 'zod';
+
+export const USAGE_KEY = '$usage';
+
+/** What the caller of a metered request knows beyond its cost (the proxy, for instance). */
+export const requestInfoSchema = z.object({
+  api_key_id: z.uuid().optional(),
+  request_id: z.string().trim().min(1).max(200).optional(),
+  latency_ms: z.number().int().min(0).max(86_400_000).optional(),
+  status: z.enum(['ok', 'error', 'cancelled']).optional(),
+  provider: z.string().trim().min(1).max(100).optional(),
+});
+
+export type RequestInfo = z.infer<typeof requestInfoSchema>;
+
+export type UsageFacts = RequestInfo & {
+  model?: string;
+  input_tokens?: number;
+  output_tokens?: number;
+  cached_input_tokens?: number;
+  cache_write_tokens?: number;
+  reasoning_tokens?: number;
+  price_version_id?: string;
+  org_price_version_id?: string | null;
+};
+
+/** Free-form metadata of callers, without the reserved key. */
+export const callerMetadataSchema = z
+  .record(z.string(), z.unknown())
+  .refine((m) => !(USAGE_KEY in m), { message: `the key ${USAGE_KEY} is reserved` })
+  .optional();
+
+/** `metadata` with the facts under the reserved key (nothing added when there are none). */
+export function withUsageFacts(
+  metadata: Record<string, unknown> | undefined,
+  facts: UsageFacts,
+): Record<string, unknown> | undefined {
+  const present = Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined && v !== null));
+  if (Object.keys(present).length === 0) return metadata;
+  return { ...metadata, [USAGE_KEY]: present };
+}
+
+/** Metadata as callers gave it: the reserved key removed. */
+export function withoutUsageFacts(metadata: unknown): Record<string, unknown> {
+  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return {};
+  const { [USAGE_KEY]: _facts, ...rest } = metadata as Record<string, unknown>;
+  return rest;
+}
