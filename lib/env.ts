@@ -53,6 +53,8 @@ export const envSchema = z.object({
       .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64 or hex')
       .optional(),
   ),
+  /** Master keys used before CREDITS_MASTER_KEY, comma-separated: values they sealed still open. */
+  CREDITS_MASTER_KEY_PREVIOUS: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -24,5 +24,6 @@ export const dashboardSections = [
   'Invoices',
   'Alerts',
   'API keys',
+  'Upstreams',
   'Settings',
 ] as const;
