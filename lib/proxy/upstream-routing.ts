@@ -32,21 +32,35 @@ export function pickUpstream(upstreams: readonly Upstream[], model: string): Ups
 }
 
 const MEMORY_MS = 5_000;
-const remembered = new Map<string, { at: number; upstreams: Promise<Upstream[]> }>();
+const remembered = new Map<string, { at: number; upstreams: Upstream[] }>();
+const loading = new Map<string, Promise<Upstream[]>>();
 
 export function forgetOrgUpstreams(orgId?: string): void {
   if (orgId) remembered.delete(orgId);
   else remembered.clear();
 }
 
+/**
+ * The org's enabled upstreams, read at most every few seconds (one read at a time per org). When a read fails
+ * the last upstreams read are used, so a database outage does not change where requests go.
+ */
 async function orgUpstreams(db: DbOrTx, keyring: Keyring, orgId: string): Promise<Upstream[]> {
   const hit = remembered.get(orgId);
   if (hit && Date.now() - hit.at < MEMORY_MS) return hit.upstreams;
-  const upstreams = loadEnabledUpstreams(db, keyring, orgId);
-  if (remembered.size >= 10_000) remembered.clear();
-  remembered.set(orgId, { at: Date.now(), upstreams });
-  upstreams.catch(() => remembered.delete(orgId));
-  return upstreams;
+  let pending = loading.get(orgId);
+  if (!pending) {
+    pending = loadEnabledUpstreams(db, keyring, orgId).finally(() => loading.delete(orgId));
+    loading.set(orgId, pending);
+  }
+  try {
+    const upstreams = await pending;
+    if (remembered.size >= 10_000) remembered.clear();
+    remembered.set(orgId, { at: Date.now(), upstreams });
+    return upstreams;
+  } catch (err) {
+    if (hit) return hit.upstreams;
+    throw err;
+  }
 }
 
 export type UpstreamSource = { db: DbOrTx; keyring: Keyring; defaultUpstream: Upstream | null };
@@ -61,4 +75,10 @@ export async function resolveUpstream(source: UpstreamSource, orgId: string, mod
 export function defaultUpstreamFrom(config: { baseUrl?: string; apiKey?: string }): Upstream | null {
   if (!config.baseUrl) return null;
   return { id: 'default', name: 'default', baseUrl: config.baseUrl.replace(/\/+$/, ''), apiKey: config.apiKey ?? '', modelPatterns: ['*'] };
+}
+
+/** Every upstream that may serve the org: its own enabled ones, then the default. */
+export async function candidateUpstreams(source: UpstreamSource, orgId: string): Promise<Upstream[]> {
+  const own = await orgUpstreams(source.db, source.keyring, orgId);
+  return source.defaultUpstream ? [...own, source.defaultUpstream] : own;
 }
