@@ -174,7 +174,8 @@ async function forwardMetered(call: Call, admission: Admission, hold: Awaited<Re
   if (result.kind === 'json') {
     const usage: MeteredUsage = { model: call.request.model, ...(result.usage ?? usageOfJson(result.text, call.request.inputEstimate)) };
     const settled = await settle(usage);
-    await finishLimits(totalTokens(usage));
+    // Counting the real tokens need not delay the answer.
+    track(finishLimits(totalTokens(usage)));
     const headers = new Headers(result.headers);
     if (settled) {
       headers.set('x-credits-charged', formatCredits(settled.charged));

@@ -95,6 +95,21 @@ describe('tokens per minute', () => {
   });
 });
 
+describe('under contention', () => {
+  it('admits and finishes many requests of one key and user at once without deadlocks', async () => {
+    const s = subject();
+    const limits = { ...unlimited, keyRequestsPerMinute: 100_000, keyTokensPerMinute: 10_000_000, userTokensPerMinute: 10_000_000, userConcurrentRequests: 1000 };
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const admission = await limiter.admit(limits, s, 100 + i);
+        await limiter.finish(admission, 50);
+      }),
+    );
+    const rows = (await pool.query(`SELECT bucket, count FROM proxy_rate_windows WHERE bucket LIKE $1 ORDER BY bucket`, [`%${s.apiKeyId}%`])).rows;
+    expect(rows.find((r) => r.bucket.endsWith(':tpm'))?.count).toBe('3000');
+  });
+});
+
 describe('concurrent requests', () => {
   it('frees a slot when the request finishes', async () => {
     const s = subject();

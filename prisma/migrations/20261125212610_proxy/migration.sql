@@ -126,7 +126,13 @@ BEGIN
       RETURN jsonb_build_object('admitted', false, 'bucket', v_over,
         'retry_after_ms', greatest(1000, ceil((60 - v_elapsed) * 1000))::bigint);
     END IF;
-    DELETE FROM proxy_rate_windows WHERE bucket = ANY(p_buckets) AND window_start < v_window - interval '1 minute';
+    -- Old minutes are locked in bucket order like everything else before they go.
+    DELETE FROM proxy_rate_windows
+     WHERE (bucket, window_start) IN (
+       SELECT bucket, window_start FROM proxy_rate_windows
+        WHERE bucket = ANY(p_buckets) AND window_start < v_window - interval '1 minute'
+        ORDER BY bucket, window_start
+          FOR UPDATE);
   END IF;
 
   IF cardinality(p_slot_buckets) > 0 THEN
@@ -153,14 +159,23 @@ BEGIN
 END $$;
 
 -- Ends an admitted request: frees its slots and corrects its token buckets by what it really used (the
--- difference to the estimate admitted), in the minute it was admitted in. Counts never drop below zero.
+-- difference to the estimate admitted), in the minute it was admitted in. Counts never drop below zero. The
+-- rows are locked in bucket order first, the order proxy_admit locks them in, so the two cannot deadlock.
 CREATE FUNCTION proxy_finish(p_slot uuid, p_window timestamptz, p_buckets text[], p_adjust bigint[])
-RETURNS void LANGUAGE sql AS $$
-  WITH freed AS (DELETE FROM proxy_concurrency_slots WHERE id = p_slot)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM proxy_concurrency_slots WHERE id = p_slot;
+  IF cardinality(p_buckets) = 0 THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM proxy_rate_windows
+   WHERE bucket = ANY(p_buckets) AND window_start = p_window
+   ORDER BY bucket
+     FOR UPDATE;
   UPDATE proxy_rate_windows w SET count = greatest(0, w.count + t.a)
-  FROM unnest(p_buckets, p_adjust) AS t(b, a)
-  WHERE w.bucket = t.b AND w.window_start = p_window AND t.a <> 0;
-$$;
+    FROM unnest(p_buckets, p_adjust) AS t(b, a)
+   WHERE w.bucket = t.b AND w.window_start = p_window AND t.a <> 0;
+END $$;
 
 -- Extends the lease of a long request's slots (a stream), so they outlive the lease only while it runs.
 CREATE FUNCTION proxy_extend_slots(p_slot uuid, p_lease_seconds integer) RETURNS void LANGUAGE sql AS $$
