@@ -2,15 +2,16 @@
  * npm run bench:proxy — the latency the OpenAI-compatible proxy adds to a call, against calling the upstream
  * directly.
  *
- * Starts a throwaway embedded PostgreSQL, the local fake upstream and the proxy (its request flow served on
- * 127.0.0.1 with an ephemeral port, metered through the real ledger with rate limits counted), seeds one
- * funded org, then sends chat completions open-loop (paced at a fixed rate whatever the answers do, so slow
+ * Starts a throwaway embedded PostgreSQL and, in a process of its own, the proxy with the local fake upstream
+ * (its request flow served on 127.0.0.1 with ephemeral ports, metered through the real ledger with rate
+ * limits counted), seeds one funded org, then sends chat completions open-loop (paced at a fixed rate whatever the answers do, so slow
  * answers cannot hide queueing) at each rate for a bounded time: directly to the upstream and through the
  * proxy, non-streaming and streaming (time to the last byte). Latency is measured from the moment each request
  * was due. Prints p50 and p99 per case and what the proxy added.
  *
  *   tsx scripts/bench-proxy.ts [--seconds 3] [--rates 100,500]
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,21 +63,36 @@ async function main() {
   const { createUser } = await import('../lib/users/create-user.ts');
   const { grantCredits } = await import('../lib/ledger/credits.ts');
   const { saveProxySettings } = await import('../lib/proxy/settings.ts');
-  const { startTestProxy } = await import('../lib/proxy/testing/proxy-harness.ts');
-  const { settlementsDone } = await import('../lib/proxy/handle.ts');
+  const { pgRunner } = await import('../lib/ledger/apply.ts');
+  const { createPgPool } = await import('../lib/db/pg.ts');
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'credits-bench-proxy-'));
   const database = await openAppDatabase({ dataDir, persistent: false });
   const db = createDb(database.url, { poolSize: 10 });
   const system = { type: 'system' } as const;
-  const proxy = await startTestProxy(db, database.url, { poolSize: 20 });
+  const pool = createPgPool(database.url, 2);
+  const ctx = { db, run: pgRunner(pool) };
+  const server = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../lib/proxy/testing/proxy-server.ts'), database.url], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
+  const urls = await new Promise<{ baseUrl: string; upstreamUrl: string }>((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+    server.on('exit', (code) => reject(new Error(`the proxy server exited with ${code}`)));
+  });
+  // The proxy settles streams after answering; give the last settlements time before the next case.
+  const settle = () => new Promise((r) => setTimeout(r, 500));
   try {
     console.log(`Seeding one org with ${USERS} funded members...`);
     const org = await createOrg(db, { slug: 'bench', name: 'Bench' }, system);
     const { key } = await createApiKey(db, { orgId: org.id, name: 'bench', scopes: ['meter'] }, system);
     for (let u = 0; u < USERS; u++) {
       await createUser(db, { externalId: `user${u}`, org: { id: org.id, role: 'member' } }, system);
-      await grantCredits(proxy.ctx, org.id, { user: `user${u}`, amount: 1_000_000_000_000n, reason: 'Bench' }, system);
+      await grantCredits(ctx, org.id, { user: `user${u}`, amount: 1_000_000_000_000n, reason: 'Bench' }, system);
     }
     // Limits high enough never to refuse, so every request still counts in PostgreSQL.
     const high = 1_000_000_000;
@@ -95,21 +111,21 @@ async function main() {
       if (!res.ok) throw new Error(`status ${res.status}`);
     };
     const targets = {
-      direct: (i: number, stream: boolean) => call(proxy.fake.baseUrl, 'sk-upstream', i, stream),
-      proxy: (i: number, stream: boolean) => call(proxy.baseUrl, key, i, stream),
+      direct: (i: number, stream: boolean) => call(urls.upstreamUrl, 'sk-upstream', i, stream),
+      proxy: (i: number, stream: boolean) => call(urls.baseUrl, key, i, stream),
     };
 
     console.log('Warming up...');
     await openLoop(50, 1, (i) => targets.proxy(i, i % 2 === 0));
     await openLoop(50, 1, (i) => targets.direct(i, i % 2 === 0));
-    await settlementsDone();
+    await settle();
 
     const rows: string[][] = [];
     for (const rate of RATES) {
       for (const stream of [false, true]) {
         const direct = await openLoop(rate, SECONDS, (i) => targets.direct(i, stream));
         const proxied = await openLoop(rate, SECONDS, (i) => targets.proxy(i, stream));
-        await settlementsDone();
+        await settle();
         const ms = (v: number) => v.toFixed(2);
         rows.push([
           `${rate}/s`,
@@ -131,7 +147,9 @@ async function main() {
     console.log(line(header));
     for (const row of rows) console.log(line(row));
   } finally {
-    await proxy.close();
+    server.stdin.end();
+    await new Promise((r) => server.once('exit', r));
+    await pool.end();
     await db.$disconnect();
     await database.stop();
     rmSync(dataDir, { recursive: true, force: true });

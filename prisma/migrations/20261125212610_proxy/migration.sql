@@ -84,6 +84,11 @@ ALTER TABLE "proxy_key_limits" ADD CONSTRAINT "proxy_key_limits_api_key_id_fkey"
 -- sliding-window counters: this minute's count plus the previous minute's, weighted by how much of it still
 -- lies within the last 60 seconds. Concurrency is a slot per request in flight, with a lease: a slot whose
 -- lease ran out (its instance crashed) no longer counts and is deleted by the next admission of its bucket.
+--
+-- Every request of an API key writes that key's counter rows, so they are hot: their transactions commit
+-- without waiting for the WAL flush (synchronous_commit off, for that transaction only), which keeps the row
+-- locks short. These are counters, not money: a database crash can forget the last fraction of a second of
+-- counts, which at worst admits a few requests more; the ledger's own transactions stay fully durable.
 
 ALTER TABLE "proxy_rate_windows" ADD CONSTRAINT "proxy_rate_windows_count_nonnegative" CHECK ("count" >= 0);
 
@@ -105,6 +110,7 @@ DECLARE
   v_over text;
   v_bucket text;
 BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
   IF cardinality(p_buckets) > 0 THEN
     WITH cur AS (
       INSERT INTO proxy_rate_windows AS w (bucket, window_start, count)
@@ -164,6 +170,7 @@ END $$;
 CREATE FUNCTION proxy_finish(p_slot uuid, p_window timestamptz, p_buckets text[], p_adjust bigint[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
   DELETE FROM proxy_concurrency_slots WHERE id = p_slot;
   IF cardinality(p_buckets) = 0 THEN
     RETURN;
