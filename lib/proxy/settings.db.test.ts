@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/client.ts';
 import { createTestOrg, type TestOrg } from '../test/api-fixture.ts';
 import { useTestDatabase } from '../test/db-harness.ts';
-import { defaultProxySettings, loadProxySettings, rememberedProxySettings, saveKeyLimits, saveProxySettings } from './settings.ts';
+import { defaultProxySettings, getOrgProxySettings, loadProxySettings, rememberedProxySettings, saveKeyLimits, saveProxySettings } from './settings.ts';
 
 let db: Db;
 let org: TestOrg;
@@ -21,6 +21,7 @@ afterAll(() => db.$disconnect());
 describe('proxy settings', () => {
   it('gives the defaults to an org without settings', async () => {
     expect(await loadProxySettings(db, org.id, meterKeyId)).toEqual(defaultProxySettings);
+    expect(await getOrgProxySettings(db, org.id)).toEqual(defaultProxySettings);
   });
 
   it('stores limits (null unlimited), the degradation policy and the fail-open cap', async () => {
@@ -35,6 +36,8 @@ describe('proxy settings', () => {
       degradation: 'fail_open',
       failOpenUserCap: 2_500_000n,
     });
+    expect((await getOrgProxySettings(db, org.id)).degradation).toBe('fail_open');
+    await expect(saveProxySettings(db, org.id, { ...defaultProxySettings.limits, failOpenUserCap: 'lots', degradation: 'fail_open' }, system)).rejects.toMatchObject({ details: { field: 'failOpenUserCap' } });
     await expect(saveProxySettings(db, org.id, { ...defaultProxySettings.limits, keyRequestsPerMinute: 0, degradation: 'fail_open', failOpenUserCap: '1' }, system)).rejects.toMatchObject({ code: 'validation_failed', details: { field: 'keyRequestsPerMinute' } });
   });
 

@@ -51,26 +51,36 @@ export type ProxySettingsInput = z.input<typeof proxySettingsInputSchema>;
 
 export const keyLimitsInputSchema = z.object({ requestsPerMinute: limit, tokensPerMinute: limit, concurrentRequests: limit });
 
+/** The org's own settings, or the defaults when it has none. */
+export async function getOrgProxySettings(db: DbOrTx, orgId: string): Promise<ProxySettings> {
+  return orgSettings(await db.proxySettings.findUnique({ where: { orgId } }));
+}
+
+type SettingsRow = Awaited<ReturnType<DbOrTx['proxySettings']['findUnique']>>;
+
+function orgSettings(org: SettingsRow): ProxySettings {
+  if (!org) return defaultProxySettings;
+  return {
+    limits: {
+      keyRequestsPerMinute: org.keyRequestsPerMinute,
+      keyTokensPerMinute: org.keyTokensPerMinute,
+      keyConcurrentRequests: org.keyConcurrentRequests,
+      userRequestsPerMinute: org.userRequestsPerMinute,
+      userTokensPerMinute: org.userTokensPerMinute,
+      userConcurrentRequests: org.userConcurrentRequests,
+    },
+    degradation: org.degradation,
+    failOpenUserCap: org.failOpenUserCap,
+  };
+}
+
 /** The settings that apply to requests of `apiKeyId` in `orgId`. */
 export async function loadProxySettings(db: DbOrTx, orgId: string, apiKeyId: string): Promise<ProxySettings> {
   const [org, key] = await Promise.all([
     db.proxySettings.findUnique({ where: { orgId } }),
     db.proxyKeyLimits.findUnique({ where: { apiKeyId } }),
   ]);
-  const base: ProxySettings = org
-    ? {
-        limits: {
-          keyRequestsPerMinute: org.keyRequestsPerMinute,
-          keyTokensPerMinute: org.keyTokensPerMinute,
-          keyConcurrentRequests: org.keyConcurrentRequests,
-          userRequestsPerMinute: org.userRequestsPerMinute,
-          userTokensPerMinute: org.userTokensPerMinute,
-          userConcurrentRequests: org.userConcurrentRequests,
-        },
-        degradation: org.degradation,
-        failOpenUserCap: org.failOpenUserCap,
-      }
-    : defaultProxySettings;
+  const base = orgSettings(org);
   if (!key) return base;
   return {
     ...base,

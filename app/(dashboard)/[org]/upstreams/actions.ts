@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { orgAction } from '@/lib/auth/action';
 import { db } from '@/lib/db/client';
 import { getKeyring } from '@/lib/proxy/keyring';
+import { forgetProxySettings, saveProxySettings } from '@/lib/proxy/settings';
 import { forgetOrgUpstreams } from '@/lib/proxy/upstream-routing';
 import {
   createUpstream,
@@ -62,5 +63,41 @@ export const deleteUpstreamAction = orgAction(
     await deleteUpstream(db, ctx.org.id, upstreamId, { type: 'user', userId: ctx.user.id });
     changed(ctx.org);
     return null;
+  },
+);
+
+const limitField = z.coerce.number().int('Enter a whole number').min(1, 'At least 1, or leave empty for no limit').max(1_000_000_000).optional();
+
+export const saveProxySettingsAction = orgAction(
+  'upstreams:manage',
+  z.object({
+    keyRequestsPerMinute: limitField,
+    keyTokensPerMinute: limitField,
+    keyConcurrentRequests: limitField,
+    userRequestsPerMinute: limitField,
+    userTokensPerMinute: limitField,
+    userConcurrentRequests: limitField,
+    degradation: z.enum(['fail_closed', 'fail_open']),
+    failOpenUserCap: z.string().trim().optional(),
+  }),
+  async (input, ctx) => {
+    await saveProxySettings(
+      db,
+      ctx.org.id,
+      {
+        keyRequestsPerMinute: input.keyRequestsPerMinute ?? null,
+        keyTokensPerMinute: input.keyTokensPerMinute ?? null,
+        keyConcurrentRequests: input.keyConcurrentRequests ?? null,
+        userRequestsPerMinute: input.userRequestsPerMinute ?? null,
+        userTokensPerMinute: input.userTokensPerMinute ?? null,
+        userConcurrentRequests: input.userConcurrentRequests ?? null,
+        degradation: input.degradation,
+        failOpenUserCap: input.failOpenUserCap ?? '0',
+      },
+      { type: 'user', userId: ctx.user.id },
+    );
+    forgetProxySettings();
+    revalidatePath(`/${ctx.org.slug}/upstreams`);
+    return { ok: true as const, message: 'Proxy settings saved.' };
   },
 );

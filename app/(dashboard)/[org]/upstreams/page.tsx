@@ -3,7 +3,10 @@ import { Card } from '@/components/ui/card';
 import { PageHeader } from '@/components/ui/page-header';
 import { requireOrgRole } from '@/lib/auth/authorize';
 import { db } from '@/lib/db/client';
+import { formatCredits } from '@/lib/money/credits';
+import { getOrgProxySettings } from '@/lib/proxy/settings';
 import { listUpstreams } from '@/lib/proxy/upstreams';
+import { ProxySettingsForm } from './proxy-settings-form';
 import { UpstreamForm } from './upstream-form';
 import { UpstreamsTable } from './upstreams-table';
 
@@ -12,7 +15,7 @@ export const metadata: Metadata = { title: 'Upstreams' };
 export default async function UpstreamsPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
   const ctx = await requireOrgRole(slug, 'upstreams:manage');
-  const upstreams = await listUpstreams(db, ctx.org.id);
+  const [upstreams, settings] = await Promise.all([listUpstreams(db, ctx.org.id), getOrgProxySettings(db, ctx.org.id)]);
 
   return (
     <>
@@ -41,6 +44,15 @@ export default async function UpstreamsPage({ params }: { params: Promise<{ org:
             }))}
           />
         </section>
+        <Card
+          title="Proxy limits"
+          description="Rate limits of proxied requests, and what the proxy does when the credit database cannot be reached."
+        >
+          <ProxySettingsForm
+            orgSlug={ctx.org.slug}
+            settings={{ ...settings.limits, degradation: settings.degradation, failOpenUserCap: formatCredits(settings.failOpenUserCap) }}
+          />
+        </Card>
       </div>
     </>
   );
