@@ -6,8 +6,10 @@
  * (its request flow served on 127.0.0.1 with ephemeral ports, metered through the real ledger with rate
  * limits counted), seeds one funded org, then sends chat completions open-loop (paced at a fixed rate whatever the answers do, so slow
  * answers cannot hide queueing) at each rate for a bounded time: directly to the upstream and through the
- * proxy, non-streaming and streaming (time to the last byte). Latency is measured from the moment each request
- * was due. Prints p50 and p99 per case and what the proxy added.
+ * proxy, non-streaming and streaming (time to the last byte), and through a bare relay in the proxy's process
+ * (one more HTTP hop and nothing else: the floor on this machine). Latency is measured from the moment each
+ * request was due. Prints p50 and p99 per case, what the proxy added to the direct call, and what it added to
+ * the bare relay (its own cost).
  *
  *   tsx scripts/bench-proxy.ts [--seconds 3] [--rates 100,500]
  */
@@ -76,7 +78,7 @@ async function main() {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'warn' },
   });
-  const urls = await new Promise<{ baseUrl: string; upstreamUrl: string }>((resolve, reject) => {
+  const urls = await new Promise<{ baseUrl: string; upstreamUrl: string; relayUrl: string }>((resolve, reject) => {
     let out = '';
     server.stdout.on('data', (d) => {
       out += String(d);
@@ -112,35 +114,37 @@ async function main() {
     };
     const targets = {
       direct: (i: number, stream: boolean) => call(urls.upstreamUrl, 'sk-upstream', i, stream),
+      relay: (i: number, stream: boolean) => call(urls.relayUrl, 'sk-upstream', i, stream),
       proxy: (i: number, stream: boolean) => call(urls.baseUrl, key, i, stream),
     };
 
     console.log('Warming up...');
     await openLoop(50, 1, (i) => targets.proxy(i, i % 2 === 0));
     await openLoop(50, 1, (i) => targets.direct(i, i % 2 === 0));
+    await openLoop(50, 1, (i) => targets.relay(i, i % 2 === 0));
     await settle();
 
     const rows: string[][] = [];
     for (const rate of RATES) {
       for (const stream of [false, true]) {
         const direct = await openLoop(rate, SECONDS, (i) => targets.direct(i, stream));
+        const relayed = await openLoop(rate, SECONDS, (i) => targets.relay(i, stream));
         const proxied = await openLoop(rate, SECONDS, (i) => targets.proxy(i, stream));
         await settle();
         const ms = (v: number) => v.toFixed(2);
         rows.push([
           `${rate}/s`,
           stream ? 'stream' : 'json',
-          ms(direct.p50),
-          ms(direct.p99),
-          ms(proxied.p50),
-          ms(proxied.p99),
-          ms(proxied.p50 - direct.p50),
-          ms(proxied.p99 - direct.p99),
-          `${direct.errors + proxied.errors}/${direct.count + proxied.count}`,
+          `${ms(direct.p50)} / ${ms(direct.p99)}`,
+          `${ms(relayed.p50)} / ${ms(relayed.p99)}`,
+          `${ms(proxied.p50)} / ${ms(proxied.p99)}`,
+          `${ms(proxied.p50 - direct.p50)} / ${ms(proxied.p99 - direct.p99)}`,
+          `${ms(proxied.p50 - relayed.p50)} / ${ms(proxied.p99 - relayed.p99)}`,
+          `${direct.errors + relayed.errors + proxied.errors}/${direct.count + relayed.count + proxied.count}`,
         ]);
       }
     }
-    const header = ['rate', 'kind', 'direct p50', 'direct p99', 'proxy p50', 'proxy p99', 'added p50', 'added p99', 'errors'];
+    const header = ['rate', 'kind', 'direct p50/p99', 'relay p50/p99', 'proxy p50/p99', 'added to direct', 'added to relay', 'errors'];
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
     const line = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c])).join('  ');
     console.log(`\nLatency in ms, ${SECONDS} s per case, open-loop, loopback only\n`);
