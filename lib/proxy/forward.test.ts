@@ -110,6 +110,12 @@ describe('forward', () => {
     await expect(forward(options(chat(), { upstream: { id: 'gone', name: 'gone', baseUrl: 'http://127.0.0.1:1/v1', apiKey: '', modelPatterns: [] } }))).rejects.toMatchObject({ code: 'upstream_error' });
   });
 
+  it('ends a stream nobody reads when its timeout passes', async () => {
+    const result = await forward(options(chat({ stream: true }), { timeoutMs: 100 }));
+    if (result.kind !== 'stream') throw new Error(result.kind);
+    expect((await result.end).kind).toBe('timed_out');
+  });
+
   it('gives up at once when the client already left', async () => {
     const client = new AbortController();
     client.abort();

@@ -89,7 +89,13 @@ export async function forward(o: ForwardOptions): Promise<Forwarded> {
     onStreamAbort();
   };
   o.clientSignal.addEventListener('abort', onClientAbort, { once: true });
-  let timer = setTimeout(() => controller.abort(new UpstreamTimeoutError()), o.timeoutMs);
+  // Once a stream is running, a timeout ends it at once too, even when nobody is reading it.
+  let onStreamTimeout = () => {};
+  const timeOut = () => {
+    controller.abort(new UpstreamTimeoutError());
+    onStreamTimeout();
+  };
+  let timer = setTimeout(timeOut, o.timeoutMs);
   const cleanup = () => {
     clearTimeout(timer);
     o.clientSignal.removeEventListener('abort', onClientAbort);
@@ -169,6 +175,10 @@ export async function forward(o: ForwardOptions): Promise<Forwarded> {
     reader.cancel().catch(() => {});
     finish('client_aborted');
   };
+  onStreamTimeout = () => {
+    reader.cancel().catch(() => {});
+    finish('timed_out');
+  };
   const body$ = new ReadableStream<Uint8Array>(
     {
       async pull(out) {
@@ -182,7 +192,7 @@ export async function forward(o: ForwardOptions): Promise<Forwarded> {
             return;
           }
           clearTimeout(timer);
-          timer = setTimeout(() => controller.abort(new UpstreamTimeoutError()), o.timeoutMs);
+          timer = setTimeout(timeOut, o.timeoutMs);
           const passed = observer.push(value);
           if (passed.length) out.enqueue(passed);
         } catch (err) {
