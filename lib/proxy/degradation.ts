@@ -4,9 +4,9 @@
  * what it knows without the database); the allowance is per process and per outage, and starts again once
  * the database answers. Every unmetered request is logged twice: appended as a JSON line to a journal file
  * in the data folder (append-only, survives restarts) and as a log line with the stable event name
- * `proxy.unmetered_request`. Reconciliation: each line carries org, end user, model, usage, price and the
- * request id, so an operator can charge them later as usage events (POST /api/v1/usage/batch with the
- * request id as event id, which the ledger charges once).
+ * `proxy.unmetered_request`. Reconciliation (reconcile.ts, `npm run proxy:reconcile`): each line carries org,
+ * end user, model, usage, price and request id, and is charged later as a usage event whose id is the
+ * request id, so the ledger charges it once.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
