@@ -17,6 +17,7 @@ const pages = [
   { section: 'Invoices', path: '/invoices' },
   { section: 'Alerts', path: '/alerts' },
   { section: 'API keys', path: '/api-keys' },
+  { section: 'Upstreams', path: '/upstreams' },
   { section: 'Settings', path: '/settings' },
 ] as const;
 
@@ -24,8 +25,8 @@ type Section = (typeof pages)[number]['section'];
 
 /** The permission matrix, written out independently of the code that enforces it. */
 const allowed: Record<Role, readonly Section[]> = {
-  owner: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Models and prices', 'Forecasts', 'Invoices', 'Alerts', 'API keys', 'Settings'],
-  admin: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Models and prices', 'Forecasts', 'Alerts', 'API keys'],
+  owner: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Models and prices', 'Forecasts', 'Invoices', 'Alerts', 'API keys', 'Upstreams', 'Settings'],
+  admin: ['Overview', 'Credit pool', 'Ledger', 'Users', 'Usage', 'Models and prices', 'Forecasts', 'Alerts', 'API keys', 'Upstreams'],
   billing: ['Overview', 'Credit pool', 'Ledger', 'Usage', 'Models and prices', 'Forecasts', 'Invoices'],
   member: [],
 };

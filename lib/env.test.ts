@@ -30,4 +30,11 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ GOOGLE_CLIENT_SECRET: 'abc' })).toThrow(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET/);
     expect(parseEnv({ GITHUB_ID: 'a', GITHUB_SECRET: 'b' }).GITHUB_ID).toBe('a');
   });
+
+  it('accepts a 32-byte master key in hex or base64 and refuses others', () => {
+    expect(parseEnv({ CREDITS_MASTER_KEY: 'ab'.repeat(32) }).CREDITS_MASTER_KEY).toBe('ab'.repeat(32));
+    expect(parseEnv({ CREDITS_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }).CREDITS_MASTER_KEY).toBeDefined();
+    expect(() => parseEnv({ CREDITS_MASTER_KEY: 'too-short' })).toThrow(/CREDITS_MASTER_KEY/);
+    expect(() => parseEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+  });
 });

@@ -38,6 +38,23 @@ export const envSchema = z.object({
   INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   /** Size of the database connection pool of one app process. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** Bearer token for GET /api/metrics. Unset: metrics are served to loopback only. */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** The proxy's default OpenAI-compatible upstream (orgs may add their own in the dashboard). */
+  LLM_UPSTREAM_BASE_URL: optionalUrl,
+  LLM_UPSTREAM_API_KEY: optionalString,
+  /**
+   * Key that encrypts stored upstream API keys: 32 bytes as base64 or hex. Unset: a key generated and kept in
+   * DATA_DIR.
+   */
+  CREDITS_MASTER_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64 or hex')
+      .optional(),
+  ),
+  /** Master keys used before CREDITS_MASTER_KEY, comma-separated: values they sealed still open. */
+  CREDITS_MASTER_KEY_PREVIOUS: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -29,7 +29,7 @@ async function main() {
   const check = args.includes('--check');
   const fromIndex = args.indexOf('--from');
   const fromRev = fromIndex >= 0 ? args[fromIndex + 1] : 'HEAD';
-  const name = args.find((a, i) => !a.startsWith('--') && i !== fromIndex + 1);
+  const name = args.find((a, i) => !a.startsWith('--') && (fromIndex < 0 || i !== fromIndex + 1));
   if (!check && (!name || !/^[a-z0-9_]+$/.test(name))) {
     console.error('usage: npm run db:diff -- <snake_case_name> [--from <git rev>] | --check');
     process.exit(2);

@@ -25,5 +25,6 @@ export const dashboardSections = [
   'Invoices',
   'Alerts',
   'API keys',
+  'Upstreams',
   'Settings',
 ] as const;

@@ -21,6 +21,7 @@ describe('can', () => {
         'forecasts:view',
         'alerts:manage',
         'api_keys:manage',
+        'upstreams:manage',
         'balance:view_own',
       ]),
     );
@@ -39,7 +40,7 @@ describe('can', () => {
         'balance:view_own',
       ]),
     );
-    for (const p of ['pool:manage', 'users:manage', 'pricing:manage', 'api_keys:manage', 'alerts:manage', 'settings:manage'] as const) {
+    for (const p of ['pool:manage', 'users:manage', 'pricing:manage', 'api_keys:manage', 'upstreams:manage', 'alerts:manage', 'settings:manage'] as const) {
       expect(can('billing', p)).toBe(false);
     }
   });
@@ -71,6 +72,7 @@ describe('navSections', () => {
       ['Invoices', '/acme/invoices'],
       ['Alerts', '/acme/alerts'],
       ['API keys', '/acme/api-keys'],
+      ['Upstreams', '/acme/upstreams'],
       ['Settings', '/acme/settings'],
       ['My balance', '/balance?org=acme'],
     ]);

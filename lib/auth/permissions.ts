@@ -17,6 +17,7 @@ export type Permission =
   | 'billing:manage'
   | 'alerts:manage'
   | 'api_keys:manage'
+  | 'upstreams:manage'
   | 'settings:manage'
   | 'balance:view_own';
 
@@ -32,6 +33,7 @@ export const allPermissions: readonly Permission[] = [
   'billing:manage',
   'alerts:manage',
   'api_keys:manage',
+  'upstreams:manage',
   'settings:manage',
   'balance:view_own',
 ];
@@ -52,6 +54,7 @@ const matrix: Record<Role, ReadonlySet<Permission>> = {
     'forecasts:view',
     'alerts:manage',
     'api_keys:manage',
+    'upstreams:manage',
     'balance:view_own',
   ]),
   // Finance: sees spending and pays, but does not manage people, keys or the pool.
@@ -105,6 +108,7 @@ export const navSections: readonly NavSection[] = [
   { key: 'invoices', label: 'Invoices', href: (org) => `/${org}/invoices`, permission: 'invoices:view' },
   { key: 'alerts', label: 'Alerts', href: (org) => `/${org}/alerts`, permission: 'alerts:manage' },
   { key: 'api-keys', label: 'API keys', href: (org) => `/${org}/api-keys`, permission: 'api_keys:manage' },
+  { key: 'upstreams', label: 'Upstreams', href: (org) => `/${org}/upstreams`, permission: 'upstreams:manage' },
   { key: 'settings', label: 'Settings', href: (org) => `/${org}/settings`, permission: 'settings:manage' },
   {
     key: 'balance',

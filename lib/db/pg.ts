@@ -17,6 +17,11 @@ export function createPgPool(url: string, size = 10): pg.Pool {
   return pool;
 }
 
+/** The process's pool when one was created, without creating it (for metrics). */
+export function peekPgPool(): pg.Pool | undefined {
+  return holder.__creditsPg;
+}
+
 export function getPgPool(): pg.Pool {
   if (!holder.__creditsPg) {
     const url = process.env.DATABASE_URL;

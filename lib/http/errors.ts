@@ -22,6 +22,8 @@ export const errorStatus = {
   unknown_model: 422,
   rate_limited: 429,
   unavailable: 503,
+  upstream_error: 502,
+  upstream_timeout: 504,
   internal: 500,
 } as const;
 

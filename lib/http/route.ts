@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AppError, isAppError, toErrorBody } from './errors.ts';
+import { observeHttpRequest } from '../metrics/http.ts';
 import { type Logger, logger as rootLogger } from './logger.ts';
 
 export type RouteParams = Record<string, string | string[] | undefined>;
@@ -68,8 +69,9 @@ export function route<P extends RouteParams = Record<string, string>>(
     const log = rootLogger.child({ reqId: requestId });
     const path = new URL(req.url).pathname;
     let res: Response;
+    let params = {} as P;
     try {
-      const params = ((await context?.params) ?? {}) as P;
+      params = ((await context?.params) ?? {}) as P;
       res = await handler(req, { requestId, params, log });
     } catch (err) {
       if (err instanceof SyntaxError && !isAppError(err)) {
@@ -80,10 +82,9 @@ export function route<P extends RouteParams = Record<string, string>>(
       }
     }
     res = withRequestId(res, requestId);
-    log.info(
-      { method: req.method, path, status: res.status, durationMs: Math.round(performance.now() - started) },
-      'request',
-    );
+    const elapsed = performance.now() - started;
+    observeHttpRequest(req.method, path, params, res.status, elapsed / 1000);
+    log.info({ method: req.method, path, status: res.status, durationMs: Math.round(elapsed) }, 'request');
     return res;
   };
 }

@@ -6,6 +6,7 @@
 import type { Db } from '../db/client.ts';
 import { getDb } from '../db/client.ts';
 import { getPgPool } from '../db/pg.ts';
+import { getMetrics } from '../metrics/registry.ts';
 import { applyOps, pgRunner, type LedgerOp, type LedgerResult, type SqlRunner } from './apply.ts';
 import { LedgerCoalescer } from './coalescer.ts';
 
@@ -29,8 +30,12 @@ export function getLedgerContext(): LedgerContext {
 
 /** Runs one operation: through the coalescer when there is one (and no test clock), else on its own. */
 export async function runOp(ctx: LedgerContext, orgId: string, op: LedgerOp, laneKey: string): Promise<LedgerResult> {
-  if (ctx.coalescer && !ctx.now) return ctx.coalescer.submit(orgId, op, laneKey);
-  return (await applyOps(ctx.run, orgId, [op], ctx.now?.()))[0];
+  const result =
+    ctx.coalescer && !ctx.now
+      ? await ctx.coalescer.submit(orgId, op, laneKey)
+      : (await applyOps(ctx.run, orgId, [op], ctx.now?.()))[0];
+  getMetrics().ledgerOps.inc({ op: op.type, outcome: result.ok ? 'ok' : 'refused' });
+  return result;
 }
 
 export async function runOps(ctx: LedgerContext, orgId: string, ops: LedgerOp[]): Promise<LedgerResult[]> {

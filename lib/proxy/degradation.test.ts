@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable, UnmeteredGuard, type UnmeteredEntry } from './degradation.ts';
+
+describe('isDatabaseUnavailable', () => {
+  it('recognises connection failures of pg and Prisma, also as causes', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '57P01' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '08006' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: 'P1001' }))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }))).toBe(true);
+    expect(isDatabaseUnavailable(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]))).toBe(true);
+  });
+
+  it('does not mistake refusals and bugs for an outage', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('dup'), { code: '23505' }))).toBe(false);
+    expect(isDatabaseUnavailable(new TypeError('undefined is not a function'))).toBe(false);
+    expect(isDatabaseUnavailable(null)).toBe(false);
+  });
+});
+
+describe('UnmeteredGuard', () => {
+  const entry = (price: string | null): UnmeteredEntry => ({
+    at: '2026-01-01T00:00:00.000Z',
+    requestId: 'r1',
+    orgId: 'o1',
+    apiKeyId: 'k1',
+    user: 'ada',
+    endpoint: 'chat.completions',
+    usage: { model: 'm', input_tokens: 1, output_tokens: 2 },
+    price,
+    reason: 'test',
+  });
+
+  it('allows a user up to the cap, journals each request as a JSON line and starts over after recovery', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'credits-journal-')), 'nested', 'unmetered.jsonl');
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const guard = new UnmeteredGuard(file, log);
+    expect(guard.allows('o1', 'ada', 100n)).toBe(true);
+    await guard.record(entry('60'));
+    expect(guard.allows('o1', 'ada', 100n)).toBe(true);
+    await guard.record(entry('60'));
+    expect(guard.allows('o1', 'ada', 100n)).toBe(false);
+    expect(guard.allows('o1', 'bob', 100n)).toBe(true);
+    expect(guard.allows('o1', 'ada', 0n)).toBe(false);
+    const journal = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(journal).toEqual([entry('60'), entry('60')]);
+    expect(JSON.parse(lines[0])).toMatchObject({ event: 'proxy.unmetered_request', requestId: 'r1', price: '60' });
+    guard.recovered('o1');
+    expect(guard.allows('o1', 'ada', 100n)).toBe(true);
+  });
+});

@@ -1,0 +1,242 @@
+/**
+ * The OpenAI-compatible proxy's request flow: authenticate the API key (scope meter) -> parse the request and
+ * name the end user -> choose the upstream -> rate limits -> hold credits -> forward -> settle. A completed
+ * call is charged its usage; an upstream failure releases the hold; a client that leaves is charged what was
+ * consumed (the usage the upstream sent, else the prompt and an estimate of the output streamed so far).
+ *
+ * Answers carry `x-credits-charged` and `x-credits-remaining` (decimal credits). For JSON answers they are
+ * exact. A stream's headers leave before its usage is known: there `x-credits-charged` is the hold (the most
+ * the call can cost, settled to the real charge when the stream ends) and `x-credits-remaining` the balance
+ * as it was after the hold; `x-credits-reservation` names the hold so the final charge can be looked up.
+ *
+ * When the credit database cannot be reached, the org's degradation policy applies (degradation.ts).
+ */
+import { AppError, isAppError } from '../http/errors.ts';
+import type { Logger } from '../http/logger.ts';
+import { route, type RouteHandler } from '../http/route.ts';
+import { formatCredits } from '../money/credits.ts';
+import type { DbOrTx } from '../users/create-user.ts';
+import type { UpstreamBreakers } from './circuit-breaker.ts';
+import { isDatabaseUnavailable, type UnmeteredGuard } from './degradation.ts';
+import { ClientAbortedError, forward, type Forwarded, type StreamEnd } from './forward.ts';
+import type { MeteredUsage, MeterInfo, ProxyEndpoint, ProxyMeter } from './meter.ts';
+import { listProxyModels } from './models.ts';
+import { openAiErrorResponse } from './openai-errors.ts';
+import { authenticateProxyRequest } from './proxy-auth.ts';
+import type { Admission, ProxyRateLimiter } from './rate-limits.ts';
+import { parseProxyRequest, type ProxyRequest } from './request.ts';
+import { rememberedProxySettings, type ProxySettings } from './settings.ts';
+import { upstreamErrorResponse, usageOfJson } from './upstream-answers.ts';
+import { resolveUpstream, type UpstreamSource } from './upstream-routing.ts';
+import type { Upstream } from './upstreams.ts';
+
+export type ProxyDeps = {
+  db: DbOrTx;
+  meter: ProxyMeter;
+  limiter: ProxyRateLimiter;
+  upstreams: UpstreamSource;
+  breakers: UpstreamBreakers;
+  unmetered: UnmeteredGuard;
+  timeoutMs: number;
+  /** Output tokens assumed for the token rate limits when a request sets no max_tokens. */
+  defaultMaxOutputTokens: number;
+};
+
+const upstreamPaths: Record<ProxyEndpoint, string> = {
+  'chat.completions': '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+const inFlight = new Set<Promise<unknown>>();
+
+/** Resolves when every stream settlement started so far has finished (tests, graceful shutdown). */
+export async function settlementsDone(): Promise<void> {
+  while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+}
+
+function track(p: Promise<unknown>): void {
+  inFlight.add(p);
+  p.finally(() => inFlight.delete(p)).catch(() => {});
+}
+
+function unavailable(message = 'The credit service is unavailable; try again shortly'): AppError {
+  return new AppError('unavailable', message, { retryAfterSeconds: 5 });
+}
+
+/** A route handler for one proxy endpoint; `deps` may be a function so wiring happens on first use. */
+export function proxyRoute(endpoint: ProxyEndpoint | 'models', deps: ProxyDeps | (() => ProxyDeps)): RouteHandler {
+  return route(async (req, { requestId, log }) => {
+    try {
+      const d = typeof deps === 'function' ? deps() : deps;
+      const principal = await authenticateProxyRequest(d.db, req);
+      log.setBindings({ orgId: principal.org.id, apiKeyId: principal.apiKey.id });
+      if (endpoint === 'models') return Response.json(await listProxyModels(d.upstreams, d.breakers, principal.org.id, req.signal, d.timeoutMs));
+      const request = parseProxyRequest(await req.text(), endpoint, req.headers.get('x-credits-user'), d.defaultMaxOutputTokens);
+      const orgId = principal.org.id;
+      const info: MeterInfo = { apiKeyId: principal.apiKey.id, requestId, endpoint };
+      const call: Call = { d, req, log, orgId, info, request, upstream: await chooseUpstream(d, orgId, request.model) };
+      let settings: ProxySettings;
+      try {
+        settings = (await rememberedProxySettings(d.db, orgId, info.apiKeyId)).settings;
+      } catch (err) {
+        throw isDatabaseUnavailable(err) ? unavailable() : err;
+      }
+      if (principal.fromOutageMemory) return await forwardUnmetered(call, settings, 'api key verified from memory');
+      let admission: Admission;
+      let hold: Awaited<ReturnType<ProxyMeter['hold']>>;
+      try {
+        admission = await d.limiter.admit(settings.limits, { orgId, apiKeyId: info.apiKeyId, user: request.user }, request.tokenEstimate);
+        try {
+          hold = await d.meter.hold(orgId, request.user, request.meterRequest, info);
+        } catch (err) {
+          await d.limiter.finish(admission, 0).catch(() => {});
+          throw err;
+        }
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) return await forwardUnmetered(call, settings, 'credit database unreachable');
+        throw err;
+      }
+      d.unmetered.recovered(orgId);
+      return await forwardMetered(call, admission, hold);
+    } catch (err) {
+      if (err instanceof ClientAbortedError) return new Response(null, { status: 499 });
+      if (!isAppError(err)) log.error({ err }, 'proxy request failed');
+      return openAiErrorResponse(err);
+    }
+  });
+}
+
+type Call = { d: ProxyDeps; req: Request; log: Logger; orgId: string; info: MeterInfo; request: ProxyRequest; upstream: Upstream };
+
+async function chooseUpstream(d: ProxyDeps, orgId: string, model: string): Promise<Upstream> {
+  let upstream: Upstream | null;
+  try {
+    upstream = await resolveUpstream(d.upstreams, orgId, model);
+  } catch (err) {
+    if (!isDatabaseUnavailable(err)) throw err;
+    upstream = d.upstreams.defaultUpstream;
+  }
+  if (!upstream) throw new AppError('not_found', `The model ${model} does not exist or no upstream serves it`, { param: 'model', openaiCode: 'model_not_found' });
+  return upstream;
+}
+
+function send(call: Call): Promise<Forwarded> {
+  return forward({
+    upstream: call.upstream,
+    path: upstreamPaths[call.info.endpoint],
+    method: 'POST',
+    body: call.request.body,
+    clientSignal: call.req.signal,
+    breakers: call.d.breakers,
+    timeoutMs: call.d.timeoutMs,
+  });
+}
+
+function totalTokens(u: MeteredUsage | null): number {
+  return u ? u.input_tokens + u.output_tokens : 0;
+}
+
+/** What a stream consumed: its usage, else the prompt estimate and the output streamed so far. */
+function streamConsumption(call: Call, end: StreamEnd): MeteredUsage {
+  return { model: call.request.model, ...(end.usage ?? { input_tokens: call.request.inputEstimate, output_tokens: end.estimatedOutputTokens }) };
+}
+
+async function forwardMetered(call: Call, admission: Admission, hold: Awaited<ReturnType<ProxyMeter['hold']>>): Promise<Response> {
+  const { d, orgId, info, log } = call;
+  const cancel = async () => {
+    await d.meter.cancel(orgId, hold.reservationId, info).catch((err) => log.error({ err, event: 'proxy.cancel_failed', reservationId: hold.reservationId }, 'could not release a hold'));
+  };
+  const finishLimits = (tokens: number) => d.limiter.finish(admission, tokens).catch((err) => log.error({ err }, 'could not end a rate-limit admission'));
+  const settle = async (usage: MeteredUsage) => {
+    try {
+      return await d.meter.settle(orgId, hold.reservationId, usage, info);
+    } catch (err) {
+      // The hold stays until it expires; the usage is logged so it can be charged.
+      log.error({ err, event: 'proxy.settle_failed', reservationId: hold.reservationId, usage }, 'could not settle a proxied request');
+      return null;
+    }
+  };
+
+  let result: Forwarded;
+  try {
+    result = await send(call);
+  } catch (err) {
+    await cancel();
+    await finishLimits(0);
+    throw err;
+  }
+  if (result.kind === 'upstream_error') {
+    await cancel();
+    await finishLimits(0);
+    return upstreamErrorResponse(result);
+  }
+  if (result.kind === 'json') {
+    const usage: MeteredUsage = { model: call.request.model, ...(result.usage ?? usageOfJson(result.text, call.request.inputEstimate)) };
+    const settled = await settle(usage);
+    // Counting the real tokens need not delay the answer.
+    track(finishLimits(totalTokens(usage)));
+    const headers = new Headers(result.headers);
+    if (settled) {
+      headers.set('x-credits-charged', formatCredits(settled.charged));
+      headers.set('x-credits-remaining', formatCredits(settled.remaining));
+    }
+    return new Response(result.text, { status: result.status, headers });
+  }
+
+  const renew = setInterval(() => d.limiter.extend(admission).catch(() => {}), (d.limiter.lease * 1000) / 3);
+  renew.unref?.();
+  track(
+    result.end.then(async (end) => {
+      clearInterval(renew);
+      if (end.kind === 'completed' || end.kind === 'client_aborted') {
+        const usage = streamConsumption(call, end);
+        await settle(usage);
+        await finishLimits(totalTokens(usage));
+      } else {
+        await cancel();
+        await finishLimits(0);
+      }
+    }),
+  );
+  const headers = new Headers(result.headers);
+  headers.set('x-credits-charged', formatCredits(hold.amount));
+  headers.set('x-credits-remaining', formatCredits(hold.remaining));
+  headers.set('x-credits-reservation', hold.reservationId);
+  return new Response(result.body, { status: result.status, headers });
+}
+
+async function forwardUnmetered(call: Call, settings: ProxySettings, reason: string): Promise<Response> {
+  const { d, orgId, info, request } = call;
+  const priceOffline = d.meter.priceOffline;
+  if (settings.degradation !== 'fail_open' || !priceOffline) throw unavailable();
+  if (!d.unmetered.allows(orgId, request.user, settings.failOpenUserCap)) {
+    throw unavailable('The credit service is unavailable and this user has used the allowance for unmetered requests');
+  }
+  const record = (usage: MeteredUsage | null) => {
+    const price = usage ? priceOffline(orgId, usage) : null;
+    return d.unmetered.record({
+      at: new Date().toISOString(),
+      requestId: info.requestId,
+      orgId,
+      apiKeyId: info.apiKeyId,
+      user: request.user,
+      endpoint: info.endpoint,
+      usage,
+      price: price === null ? null : price.toString(),
+      reason,
+    });
+  };
+  const result = await send(call);
+  if (result.kind === 'upstream_error') return upstreamErrorResponse(result);
+  if (result.kind === 'json') {
+    await record({ model: request.model, ...(result.usage ?? usageOfJson(result.text, request.inputEstimate)) });
+    const headers = new Headers(result.headers);
+    headers.set('x-credits-unmetered', 'true');
+    return new Response(result.text, { status: result.status, headers });
+  }
+  track(result.end.then((end) => (end.kind === 'completed' || end.kind === 'client_aborted' ? record(streamConsumption(call, end)) : undefined)));
+  const headers = new Headers(result.headers);
+  headers.set('x-credits-unmetered', 'true');
+  return new Response(result.body, { status: result.status, headers });
+}

@@ -1,0 +1,47 @@
+/**
+ * What the proxy needs from metering, as an interface, so forwarding does not depend on how a request is
+ * priced: hold credits for a request before it is forwarded, settle the hold with the usage the upstream
+ * reported (or the proxy estimated), cancel it when nothing was consumed. Amounts are micro-credits. The
+ * production meter prices tokens with the price catalog through the ledger's priced reservations and
+ * commits; tests use a fixed-rate meter over the same ledger (testing/fixed-rate-meter.ts).
+ */
+
+export type ProxyEndpoint = 'chat.completions' | 'completions' | 'embeddings';
+
+/** The parts of a request that decide its price before it runs. */
+export type MeterRequest = {
+  model: string;
+  messages?: unknown[];
+  prompt?: unknown;
+  input?: unknown;
+  max_tokens?: number;
+};
+
+export type MeteredUsage = {
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens?: number;
+  reasoning_tokens?: number;
+};
+
+/** Who and what a metering call is for: audit trail, metadata and idempotency of the ledger entries. */
+export type MeterInfo = { apiKeyId: string; requestId: string; endpoint: ProxyEndpoint };
+
+export type MeterHold = { reservationId: string; amount: bigint; remaining: bigint };
+export type MeterSettlement = { charged: bigint; remaining: bigint };
+
+export type ProxyMeter = {
+  /** Holds the most the request may cost; AppError insufficient_credits (402) when the user cannot pay it. */
+  hold(orgId: string, user: string, request: MeterRequest, info: MeterInfo): Promise<MeterHold>;
+  /** Charges the usage against the hold and releases the rest. */
+  settle(orgId: string, reservationId: string, usage: MeteredUsage, info: MeterInfo): Promise<MeterSettlement>;
+  /** Releases the hold in full: the request consumed nothing. */
+  cancel(orgId: string, reservationId: string, info: MeterInfo): Promise<void>;
+  /**
+   * The price of usage without the database, from what the meter already knows (its price catalog in
+   * memory), or null when it cannot tell. Needed only when an org fails open while the database is
+   * unreachable: without it, failing open falls back to failing closed.
+   */
+  priceOffline?(orgId: string, usage: MeteredUsage): bigint | null;
+};

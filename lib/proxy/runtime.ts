@@ -1,0 +1,51 @@
+/**
+ * The proxy's wiring in the app process, from configuration: the default upstream (LLM_UPSTREAM_BASE_URL and
+ * LLM_UPSTREAM_API_KEY), the keyring of sealed upstream keys, circuit breakers and rate limits over the
+ * process's database pool, and the unmetered journal in the data folder. The meter is passed in: route
+ * handlers call `proxyRoute(endpoint, () => getProxyDeps(meter))`, so nothing connects before first use.
+ */
+import path from 'node:path';
+import { getDb } from '../db/client.ts';
+import { getPgPool } from '../db/pg.ts';
+import { getEnv } from '../env.ts';
+import { logger } from '../http/logger.ts';
+import { pgRunner } from '../ledger/apply.ts';
+import { UpstreamBreakers } from './circuit-breaker.ts';
+import { UnmeteredGuard } from './degradation.ts';
+import type { ProxyDeps } from './handle.ts';
+import { getKeyring } from './keyring.ts';
+import type { ProxyMeter } from './meter.ts';
+import { ProxyRateLimiter } from './rate-limits.ts';
+import { defaultUpstreamFrom } from './upstream-routing.ts';
+
+/** How long the proxy waits for an upstream's answer, and then for each chunk of a stream. */
+export const UPSTREAM_TIMEOUT_MS = 120_000;
+/** Output tokens assumed for the token rate limits when a request sets no max_tokens. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
+const holder = globalThis as unknown as { __creditsProxy?: Map<ProxyMeter, ProxyDeps> };
+
+export function getProxyDeps(meter: ProxyMeter): ProxyDeps {
+  holder.__creditsProxy ??= new Map();
+  let deps = holder.__creditsProxy.get(meter);
+  if (!deps) {
+    const env = getEnv();
+    const db = getDb();
+    deps = {
+      db,
+      meter,
+      limiter: new ProxyRateLimiter(pgRunner(getPgPool())),
+      upstreams: {
+        db,
+        keyring: getKeyring(),
+        defaultUpstream: defaultUpstreamFrom({ baseUrl: env.LLM_UPSTREAM_BASE_URL, apiKey: env.LLM_UPSTREAM_API_KEY }),
+      },
+      breakers: new UpstreamBreakers(),
+      unmetered: new UnmeteredGuard(path.join(path.resolve(env.DATA_DIR), 'proxy-unmetered.jsonl'), logger),
+      timeoutMs: UPSTREAM_TIMEOUT_MS,
+      defaultMaxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS,
+    };
+    holder.__creditsProxy.set(meter, deps);
+  }
+  return deps;
+}

@@ -1,0 +1,85 @@
+/**
+ * A whole proxy for tests and benchmarks: the fake upstream as the default upstream, the proxy routes served
+ * on 127.0.0.1 (ephemeral port) over a database, metered by the fixed-rate meter through the real ledger.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import type { Db } from '../../db/client.ts';
+import { createPgPool } from '../../db/pg.ts';
+import { logger } from '../../http/logger.ts';
+import { pgRunner } from '../../ledger/apply.ts';
+import { LedgerCoalescer } from '../../ledger/coalescer.ts';
+import type { LedgerContext } from '../../ledger/context.ts';
+import { type BreakerOptions, defaultBreakerOptions, UpstreamBreakers } from '../circuit-breaker.ts';
+import { UnmeteredGuard } from '../degradation.ts';
+import { proxyRoute, type ProxyDeps } from '../handle.ts';
+import type { ProxyMeter } from '../meter.ts';
+import { ProxyRateLimiter } from '../rate-limits.ts';
+import { masterKey } from '../secret-box.ts';
+import { defaultUpstreamFrom } from '../upstream-routing.ts';
+import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
+import { fixedRateMeter, type FixedRates } from './fixed-rate-meter.ts';
+import { serveRoutes } from './serve.ts';
+
+export const testRates: FixedRates = { input: 10n, cachedInput: 5n, output: 30n, defaultMaxOutputTokens: 1000 };
+
+export type TestProxy = {
+  /** The proxy's OpenAI base URL (ends in /v1). */
+  baseUrl: string;
+  fake: FakeUpstream;
+  ctx: LedgerContext;
+  deps: ProxyDeps;
+  journalFile: string;
+  close(): Promise<void>;
+};
+
+export type TestProxyOptions = {
+  breaker?: BreakerOptions;
+  /** Replaces parts of the wiring (a meter or limiter that fails, say). */
+  override?: (deps: ProxyDeps) => Partial<ProxyDeps>;
+  meter?: (ctx: LedgerContext) => ProxyMeter;
+  timeoutMs?: number;
+  poolSize?: number;
+};
+
+export async function startTestProxy(db: Db, url: string, options: TestProxyOptions = {}): Promise<TestProxy> {
+  const fake = await startFakeUpstream({ apiKey: 'sk-upstream' });
+  const pool = createPgPool(url, options.poolSize ?? 10);
+  const run = pgRunner(pool);
+  const ctx: LedgerContext = { db, run, coalescer: new LedgerCoalescer(run) };
+  const journalFile = path.join(os.tmpdir(), `credits-unmetered-${randomBytes(6).toString('hex')}.jsonl`);
+  const base: ProxyDeps = {
+    db,
+    meter: options.meter?.(ctx) ?? fixedRateMeter(ctx, testRates),
+    limiter: new ProxyRateLimiter(run),
+    upstreams: {
+      db,
+      keyring: { current: masterKey(randomBytes(32)), previous: [] },
+      defaultUpstream: defaultUpstreamFrom({ baseUrl: fake.baseUrl, apiKey: 'sk-upstream' }),
+    },
+    breakers: new UpstreamBreakers(options.breaker ?? defaultBreakerOptions),
+    unmetered: new UnmeteredGuard(journalFile, logger),
+    timeoutMs: options.timeoutMs ?? 10_000,
+    defaultMaxOutputTokens: 1000,
+  };
+  const deps = { ...base, ...options.override?.(base) };
+  const served = await serveRoutes({
+    '/v1/chat/completions': proxyRoute('chat.completions', deps),
+    '/v1/completions': proxyRoute('completions', deps),
+    '/v1/embeddings': proxyRoute('embeddings', deps),
+    '/v1/models': proxyRoute('models', deps),
+  });
+  return {
+    baseUrl: `${served.url}/v1`,
+    fake,
+    ctx,
+    deps,
+    journalFile,
+    close: async () => {
+      await served.close();
+      await fake.close();
+      await pool.end();
+    },
+  };
+}

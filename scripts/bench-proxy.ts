@@ -1,0 +1,166 @@
+/**
+ * npm run bench:proxy — the latency the OpenAI-compatible proxy adds to a call, against calling the upstream
+ * directly.
+ *
+ * Starts a throwaway embedded PostgreSQL and, in a process of its own, the proxy with the local fake upstream
+ * (its request flow served on 127.0.0.1 with ephemeral ports, metered through the real ledger with rate
+ * limits counted), seeds one funded org, then sends chat completions open-loop (paced at a fixed rate whatever the answers do, so slow
+ * answers cannot hide queueing) at each rate for a bounded time: directly to the upstream and through the
+ * proxy, non-streaming and streaming (time to the last byte), and through a bare relay in the proxy's process
+ * (one more HTTP hop and nothing else: the floor on this machine). Latency is measured from the moment each
+ * request was due. Prints p50 and p99 per case, what the proxy added to the direct call, and what it added to
+ * the bare relay (its own cost).
+ *
+ *   tsx scripts/bench-proxy.ts [--seconds 3] [--rates 100,500]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+process.env.LOG_LEVEL ??= 'warn';
+
+const args = process.argv.slice(2);
+const argValue = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const SECONDS = Math.min(5, Number(argValue('seconds', '3')));
+const RATES = argValue('rates', '100,500').split(',').map(Number);
+const USERS = 50;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Fires `send` at `rate` per second for `seconds`, each call timed from when it was due. */
+async function openLoop(rate: number, seconds: number, send: (i: number) => Promise<void>) {
+  const total = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now() + 20;
+  const calls: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    calls.push(
+      send(i).then(
+        () => void latencies.push(performance.now() - due),
+        () => void (errors += 1),
+      ),
+    );
+  }
+  await Promise.all(calls);
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, count: total };
+}
+
+async function main() {
+  const { openAppDatabase } = await import('../lib/db/app-database.ts');
+  const { createDb } = await import('../lib/db/client.ts');
+  const { createApiKey } = await import('../lib/auth/api-keys.ts');
+  const { createOrg } = await import('../lib/orgs/orgs.ts');
+  const { createUser } = await import('../lib/users/create-user.ts');
+  const { grantCredits } = await import('../lib/ledger/credits.ts');
+  const { saveProxySettings } = await import('../lib/proxy/settings.ts');
+  const { pgRunner } = await import('../lib/ledger/apply.ts');
+  const { createPgPool } = await import('../lib/db/pg.ts');
+
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'credits-bench-proxy-'));
+  const database = await openAppDatabase({ dataDir, persistent: false });
+  const db = createDb(database.url, { poolSize: 10 });
+  const system = { type: 'system' } as const;
+  const pool = createPgPool(database.url, 2);
+  const ctx = { db, run: pgRunner(pool) };
+  const server = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../lib/proxy/testing/proxy-server.ts'), database.url], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
+  const urls = await new Promise<{ baseUrl: string; upstreamUrl: string; relayUrl: string }>((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+    server.on('exit', (code) => reject(new Error(`the proxy server exited with ${code}`)));
+  });
+  // The proxy settles streams after answering; give the last settlements time before the next case.
+  const settle = () => new Promise((r) => setTimeout(r, 500));
+  try {
+    console.log(`Seeding one org with ${USERS} funded members...`);
+    const org = await createOrg(db, { slug: 'bench', name: 'Bench' }, system);
+    const { key } = await createApiKey(db, { orgId: org.id, name: 'bench', scopes: ['meter'] }, system);
+    for (let u = 0; u < USERS; u++) {
+      await createUser(db, { externalId: `user${u}`, org: { id: org.id, role: 'member' } }, system);
+      await grantCredits(ctx, org.id, { user: `user${u}`, amount: 1_000_000_000_000n, reason: 'Bench' }, system);
+    }
+    // Limits high enough never to refuse, so every request still counts in PostgreSQL.
+    const high = 1_000_000_000;
+    await saveProxySettings(
+      db,
+      org.id,
+      { keyRequestsPerMinute: high, keyTokensPerMinute: high, keyConcurrentRequests: high, userRequestsPerMinute: high, userTokensPerMinute: high, userConcurrentRequests: high, degradation: 'fail_closed', failOpenUserCap: '0' },
+      system,
+    );
+
+    const body = (i: number, stream: boolean) =>
+      JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 12, user: `user${i % USERS}`, stream });
+    const call = async (url: string, auth: string, i: number, stream: boolean) => {
+      const res = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' }, body: body(i, stream) });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`status ${res.status}`);
+    };
+    const targets = {
+      direct: (i: number, stream: boolean) => call(urls.upstreamUrl, 'sk-upstream', i, stream),
+      relay: (i: number, stream: boolean) => call(urls.relayUrl, 'sk-upstream', i, stream),
+      proxy: (i: number, stream: boolean) => call(urls.baseUrl, key, i, stream),
+    };
+
+    console.log('Warming up...');
+    await openLoop(50, 1, (i) => targets.proxy(i, i % 2 === 0));
+    await openLoop(50, 1, (i) => targets.direct(i, i % 2 === 0));
+    await openLoop(50, 1, (i) => targets.relay(i, i % 2 === 0));
+    await settle();
+
+    const rows: string[][] = [];
+    for (const rate of RATES) {
+      for (const stream of [false, true]) {
+        const direct = await openLoop(rate, SECONDS, (i) => targets.direct(i, stream));
+        const relayed = await openLoop(rate, SECONDS, (i) => targets.relay(i, stream));
+        const proxied = await openLoop(rate, SECONDS, (i) => targets.proxy(i, stream));
+        await settle();
+        const ms = (v: number) => v.toFixed(2);
+        rows.push([
+          `${rate}/s`,
+          stream ? 'stream' : 'json',
+          `${ms(direct.p50)} / ${ms(direct.p99)}`,
+          `${ms(relayed.p50)} / ${ms(relayed.p99)}`,
+          `${ms(proxied.p50)} / ${ms(proxied.p99)}`,
+          `${ms(proxied.p50 - direct.p50)} / ${ms(proxied.p99 - direct.p99)}`,
+          `${ms(proxied.p50 - relayed.p50)} / ${ms(proxied.p99 - relayed.p99)}`,
+          `${direct.errors + relayed.errors + proxied.errors}/${direct.count + relayed.count + proxied.count}`,
+        ]);
+      }
+    }
+    const header = ['rate', 'kind', 'direct p50/p99', 'relay p50/p99', 'proxy p50/p99', 'added to direct', 'added to relay', 'errors'];
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+    const line = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c])).join('  ');
+    console.log(`\nLatency in ms, ${SECONDS} s per case, open-loop, loopback only\n`);
+    console.log(line(header));
+    for (const row of rows) console.log(line(row));
+  } finally {
+    server.stdin.end();
+    await new Promise((r) => server.once('exit', r));
+    await pool.end();
+    await db.$disconnect();
+    await database.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
