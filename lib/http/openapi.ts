@@ -3,6 +3,7 @@
  * GET /api/v1/openapi.json. Written by hand next to the routes; a unit test fails when a route handler has no
  * operation here. Every POST takes an Idempotency-Key; every operation names its scopes.
  */
+import { proxyPaths, proxySchemas } from './openapi-proxy.ts';
 import { schemas } from './openapi-schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -425,9 +426,10 @@ export const openApiDocument = {
     { name: 'Policy', description: 'How the org hands out and limits credits' },
     { name: 'Pricing', description: 'Model prices, the org\'s rate, markup and discounts' },
     { name: 'Keys and users', description: 'API keys and the org\'s users' },
+    { name: 'OpenAI-compatible proxy', description: 'OpenAI SDKs pointed at /api/v1/openai, metered per request' },
     { name: 'Operations', description: 'Health and this document' },
   ],
-  paths,
+  paths: { ...paths, ...proxyPaths },
   components: {
     securitySchemes: {
       apiKey: {
@@ -452,6 +454,7 @@ export const openApiDocument = {
     responses,
     schemas: {
       ...schemas,
+      ...proxySchemas,
       OpenApiDocument: { type: 'object', description: 'An OpenAPI 3.1 document', additionalProperties: true },
     },
   },

@@ -10,11 +10,13 @@ import { getPgPool } from '../db/pg.ts';
 import { getEnv } from '../env.ts';
 import { logger } from '../http/logger.ts';
 import { pgRunner } from '../ledger/apply.ts';
+import { getLedgerContext } from '../ledger/context.ts';
 import { UpstreamBreakers } from './circuit-breaker.ts';
 import { UnmeteredGuard } from './degradation.ts';
 import type { ProxyDeps } from './handle.ts';
 import { getKeyring } from './keyring.ts';
 import type { ProxyMeter } from './meter.ts';
+import { getPricedMeter } from './priced-meter.ts';
 import { ProxyRateLimiter } from './rate-limits.ts';
 import { defaultUpstreamFrom } from './upstream-routing.ts';
 
@@ -48,4 +50,9 @@ export function getProxyDeps(meter: ProxyMeter): ProxyDeps {
     holder.__creditsProxy.set(meter, deps);
   }
   return deps;
+}
+
+/** The proxy of this process as the routes serve it: priced through the ledger (priced-meter.ts). */
+export function productionProxyDeps(): ProxyDeps {
+  return getProxyDeps(getPricedMeter(getLedgerContext()));
 }
