@@ -44,16 +44,21 @@ function estimateOf(request: MeterRequest) {
   return { input_tokens: 0, ...max };
 }
 
-type Remembered = { price: ModelPriceData; rates: OrgRates };
+type Remembered = { price: ModelPriceData; rates: OrgRates; at: number };
+
+/** How often the price kept for offline pricing is refreshed per org and model. */
+const REMEMBER_MS = 30_000;
 
 export function pricedMeter(ctx: LedgerContext): ProxyMeter {
   const lastPrices = new Map<string, Remembered>();
   const remember = async (orgId: string, model: string) => {
+    const key = `${orgId}:${model}`;
+    if (Date.now() - (lastPrices.get(key)?.at ?? 0) < REMEMBER_MS) return;
     const at = ctx.now?.() ?? new Date();
     const pricing = await pricingAsOf(ctx, orgId, at);
     const price = await findModelPrice(ctx, orgId, model, { at, pricing });
     if (lastPrices.size >= 10_000) lastPrices.clear();
-    lastPrices.set(`${orgId}:${model}`, { price, rates: pricing.rates });
+    lastPrices.set(key, { price, rates: pricing.rates, at: Date.now() });
   };
 
   return {
@@ -74,7 +79,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
         undefined,
         { request_id: info.requestId },
       );
-      // The same lookups the hold just made, answered from the pricing cache.
+      // The lookups the hold just made, answered from the pricing cache, at most every REMEMBER_MS.
       await remember(orgId, request.model).catch(() => {});
       return { reservationId: held.id, amount: parseCredits(held.amount), remaining: parseCredits(held.balance.available) };
     },
