@@ -11,12 +11,11 @@
  */
 import type { LedgerOp, LedgerResult, SqlRunner } from './apply.ts';
 import { applyOps } from './apply.ts';
+import { withTransientRetry } from './retry.ts';
 
 type Pending = { op: LedgerOp; resolve: (r: LedgerResult) => void; reject: (e: unknown) => void };
 
 type Lane = { queue: Pending[]; busy: boolean };
-
-const RETRYABLE = new Set(['40P01', '40001']); // deadlock detected, serialization failure
 
 export type CoalescerOptions = { lanes?: number; maxBatch?: number; maxRetries?: number };
 
@@ -84,16 +83,8 @@ export class LedgerCoalescer {
     }
   }
 
-  private async applyWithRetry(orgId: string, ops: LedgerOp[]): Promise<LedgerResult[]> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await applyOps(this.run, orgId, ops);
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (!code || !RETRYABLE.has(code) || attempt >= this.maxRetries) throw err;
-        await new Promise((r) => setTimeout(r, 2 ** attempt + Math.random() * 5));
-      }
-    }
+  private applyWithRetry(orgId: string, ops: LedgerOp[]): Promise<LedgerResult[]> {
+    return withTransientRetry(() => applyOps(this.run, orgId, ops), this.maxRetries);
   }
 }
 

@@ -13,6 +13,7 @@ import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, Res
 import { opActor } from './apply.ts';
 import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } from './accounts.ts';
 import { runOp, type LedgerContext } from './context.ts';
+import { withTransientRetry } from './retry.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
 import { withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
@@ -318,9 +319,9 @@ async function applyUsageBatch(
   idempotency?: Idempotency,
 ): Promise<LedgerResult[]> {
   if (ops.length === 0) return [];
-  const rows = await ctx.run(
-    'SELECT ledger_usage_batch($1::uuid, $2::jsonb, $3::timestamptz, $4, $5) AS results',
-    [orgId, JSON.stringify(ops), ctx.now?.().toISOString() ?? null, idempotency?.key ?? null, idempotency?.hash ?? null],
+  const params = [orgId, JSON.stringify(ops), ctx.now?.().toISOString() ?? null, idempotency?.key ?? null, idempotency?.hash ?? null];
+  const rows = await withTransientRetry(() =>
+    ctx.run('SELECT ledger_usage_batch($1::uuid, $2::jsonb, $3::timestamptz, $4, $5) AS results', params),
   );
   const raw = rows[0].results;
   const parsed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as LedgerResult[] | LedgerResult;
