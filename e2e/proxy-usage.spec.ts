@@ -54,4 +54,21 @@ test('an LLM call through the OpenAI-compatible proxy is charged at its catalog 
   const receipt = page.getByRole('table', { name: 'Receipt: the ledger entries of this charge' });
   await expect(receipt.getByRole('row')).not.toHaveCount(1);
   await expect(receipt).toContainText(charged);
+
+  // A streamed call: server-sent events passed through, then settled on the usage the upstream reported.
+  const streamed = await request.post('/api/v1/openai/chat/completions', {
+    headers: auth,
+    data: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 3, stream: true, user },
+  });
+  expect(streamed.status()).toBe(200);
+  expect(streamed.headers()['content-type']).toContain('text/event-stream');
+  const events = (await streamed.text()).split('\n\n').filter((e) => e.startsWith('data: '));
+  expect(events.at(-1)).toBe('data: [DONE]');
+  expect(events.filter((e) => e.includes('"content":"tok "'))).toHaveLength(3);
+  await expect
+    .poll(async () => {
+      const page = await (await request.get(`/api/v1/usage/records?user=${user}&model=gpt-4o-mini`, { headers: auth })).json();
+      return page.data.map((r: { status: string; output_tokens: number }) => `${r.status}:${r.output_tokens}`);
+    })
+    .toEqual(['ok:3', 'ok:5']);
 });

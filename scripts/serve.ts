@@ -1,12 +1,14 @@
 /**
  * The production HTTP server (run by `npm start`, the end-to-end tests and the benchmarks; `next dev` serves
- * development): Next.js for pages and most routes, with the metering hot paths dispatched directly to their
- * handlers (lib/http/fast-dispatch.ts). Usage: serve.ts -H <host> -p <port>.
+ * development): Next.js for pages and most routes, with the metering hot paths and the LLM proxy dispatched
+ * directly to their handlers (lib/http/fast-dispatch.ts). Usage: serve.ts -H <host> -p <port>.
  */
 import { createServer } from 'node:http';
 import next from 'next';
 import { createFastDispatch } from '../lib/http/fast-dispatch.ts';
 import { meteringFastRoutes } from '../lib/http/metering-routes.ts';
+import { proxyFastRoutes } from '../lib/proxy/routes.ts';
+import { settlementsDone } from '../lib/proxy/handle.ts';
 
 function option(flag: string, fallback: string): string {
   const i = process.argv.indexOf(flag);
@@ -19,7 +21,7 @@ async function main() {
   const app = next({ dev: false, hostname, port, dir: process.cwd() });
   const handle = app.getRequestHandler();
   await app.prepare();
-  const dispatch = createFastDispatch(meteringFastRoutes, `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`);
+  const dispatch = createFastDispatch([...meteringFastRoutes, ...proxyFastRoutes], `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`);
   const server = createServer((req, res) => {
     if (dispatch(req, res)) return;
     handle(req, res).catch((err: unknown) => {
@@ -33,7 +35,8 @@ async function main() {
   // Longer than the usual proxy idle timeouts, so load balancers do not reuse a socket the server just closed.
   server.keepAliveTimeout = 65_000;
   server.listen(port, hostname, () => console.log(`Listening on http://${hostname}:${port}`));
-  const stop = () => server.close(() => process.exit(0));
+  // Proxied streams still running are settled before the process ends.
+  const stop = () => server.close(() => void settlementsDone().finally(() => process.exit(0)));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

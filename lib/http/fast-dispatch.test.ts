@@ -6,6 +6,7 @@ import { json } from './route.ts';
 
 let server: Server;
 let base: string;
+let aborts = 0;
 
 beforeAll(async () => {
   const dispatch = createFastDispatch(
@@ -27,6 +28,29 @@ beforeAll(async () => {
           ),
       },
       { method: 'GET', path: '/api/v1/boom', handler: async () => Promise.reject(new Error('broken')) },
+      {
+        method: 'GET',
+        path: '/api/v1/stream',
+        handler: async (req) => {
+          // Three events, the last only after the client has seen the first two; records a client that left.
+          let step = 0;
+          const body = new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              if (req.signal.aborted) {
+                aborts++;
+                controller.close();
+                return;
+              }
+              step++;
+              controller.enqueue(new TextEncoder().encode(`data: ${step}\n\n`));
+              if (step === 3) controller.close();
+              else await new Promise((r) => setTimeout(r, 50));
+            },
+          });
+          req.signal.addEventListener('abort', () => aborts++);
+          return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+        },
+      },
     ],
     'http://127.0.0.1:1',
   );
@@ -93,6 +117,31 @@ describe('createFastDispatch', () => {
     });
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body).error.code).toBe('payload_too_large');
+  });
+
+  it('passes a streamed answer on chunk by chunk', async () => {
+    const res = await fetch(`${base}/api/v1/stream`);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    // The first event arrives on its own, before the handler has produced the rest.
+    expect(first).toBe('data: 1\n\n');
+    let rest = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    expect(rest).toBe('data: 2\n\ndata: 3\n\n');
+  });
+
+  it("aborts the request's signal when the client goes away mid-answer", async () => {
+    const before = aborts;
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/v1/stream`, { signal: controller.signal });
+    await res.body!.getReader().read();
+    controller.abort();
+    await expect.poll(() => aborts, { timeout: 2_000 }).toBeGreaterThan(before);
   });
 
   it('answers a generic 500 when a handler throws', async () => {

@@ -1,8 +1,9 @@
 /**
- * Direct dispatch of the metering hot paths in the production server. Next's router costs a few milliseconds
- * of CPU per request, more than the ledger work of a coalesced reserve or commit; these routes are plain JSON
- * handlers with no rendering, so the server hands matching requests straight to the same handler functions
- * (metering-routes.ts) and everything else to Next. Behaviour is identical either way: the handlers take a
+ * Direct dispatch of the metering hot paths and the LLM proxy in the production server. Next's router costs a
+ * few milliseconds of CPU per request, more than the ledger work of a coalesced reserve or commit; these routes
+ * are plain handlers with no rendering, so the server hands matching requests straight to the same handler
+ * functions (lib/http/metering-routes.ts, lib/proxy/routes.ts) and everything else to Next. Streamed answers
+ * pass through chunk by chunk, and the request's signal aborts when the client disconnects. Behaviour is identical either way: the handlers take a
  * standard Request and return a standard Response, and requests that match no entry (including a trailing
  * slash or another method) go to Next unchanged.
  */
@@ -63,7 +64,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function toRequest(req: IncomingMessage, origin: string, body: Buffer): Request {
+function toRequest(req: IncomingMessage, origin: string, body: Buffer, signal: AbortSignal): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
@@ -71,15 +72,36 @@ function toRequest(req: IncomingMessage, origin: string, body: Buffer): Request 
     method: req.method,
     headers,
     body: body.length > 0 ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length) : null,
+    signal,
   });
 }
 
+/**
+ * Writes the handler's response: a JSON answer in one piece with its length; any other body (a stream of
+ * server-sent events from the proxy) chunk by chunk as it comes, stopping when the client goes away.
+ */
 async function send(res: ServerResponse, response: Response): Promise<void> {
-  const body = Buffer.from(await response.arrayBuffer());
   res.statusCode = response.status;
   response.headers.forEach((value, name) => res.setHeader(name, value));
-  res.setHeader('content-length', body.length);
-  res.end(body);
+  const type = response.headers.get('content-type') ?? '';
+  if (response.body === null || type.startsWith('application/json')) {
+    const body = Buffer.from(await response.arrayBuffer());
+    res.setHeader('content-length', body.length);
+    res.end(body);
+    return;
+  }
+  res.flushHeaders();
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || res.destroyed) break;
+      res.write(value);
+    }
+  } finally {
+    if (res.destroyed) await reader.cancel().catch(() => {});
+    res.end();
+  }
 }
 
 /**
@@ -93,11 +115,16 @@ export function createFastDispatch(routes: FastRoute[], origin: string) {
     const q = url.indexOf('?');
     const found = match(compiled, req.method ?? 'GET', q === -1 ? url : url.slice(0, q));
     if (!found) return false;
+    // Aborted when the client goes away before its answer is complete, as Next does for route handlers.
+    const aborted = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) aborted.abort();
+    });
     void (async () => {
       let response: Response;
       try {
         const body = await readBody(req);
-        response = await found.handler(toRequest(req, origin, body), { params: Promise.resolve(found.params) });
+        response = await found.handler(toRequest(req, origin, body, aborted.signal), { params: Promise.resolve(found.params) });
       } catch (err) {
         response = errorResponse(err);
         // The unread rest of a refused body must not be taken for the next request on this connection.

@@ -1,7 +1,6 @@
-import { proxyRoute } from '@/lib/proxy/handle.ts';
-import { productionProxyDeps } from '@/lib/proxy/runtime.ts';
+import { completionsPost } from '@/lib/proxy/routes.ts';
 
 export const dynamic = 'force-dynamic';
 
 /** OpenAI-compatible (legacy) completions, streaming or not, metered per request (see lib/proxy). */
-export const POST = proxyRoute('completions', productionProxyDeps);
+export const POST = completionsPost;

@@ -1,7 +1,6 @@
-import { proxyRoute } from '@/lib/proxy/handle.ts';
-import { productionProxyDeps } from '@/lib/proxy/runtime.ts';
+import { embeddingsPost } from '@/lib/proxy/routes.ts';
 
 export const dynamic = 'force-dynamic';
 
 /** OpenAI-compatible embeddings, metered per request (see lib/proxy). */
-export const POST = proxyRoute('embeddings', productionProxyDeps);
+export const POST = embeddingsPost;

@@ -1,7 +1,6 @@
-import { proxyRoute } from '@/lib/proxy/handle.ts';
-import { productionProxyDeps } from '@/lib/proxy/runtime.ts';
+import { modelsGet } from '@/lib/proxy/routes.ts';
 
 export const dynamic = 'force-dynamic';
 
 /** The models the key's org can reach through the proxy (its upstreams' and the default upstream's). */
-export const GET = proxyRoute('models', productionProxyDeps);
+export const GET = modelsGet;
