@@ -1,9 +1,7 @@
 'use client';
 
-import { useActionState } from 'react';
-import { ActionError } from '@/components/ui/action-feedback';
 import { Badge } from '@/components/ui/badge';
-import { Button } from '@/components/ui/button';
+import { ConfirmActionForm } from '@/components/ui/confirm-action';
 import { formatDate, formatDateTime } from '@/components/ui/format';
 import { Table, Td, Th } from '@/components/ui/table';
 import { revokeApiKeyAction } from './actions';
@@ -19,22 +17,14 @@ export type ApiKeyItem = {
 };
 
 function RevokeKeyButton({ orgSlug, apiKey }: { orgSlug: string; apiKey: ApiKeyItem }) {
-  const [state, action, pending] = useActionState(revokeApiKeyAction, null);
   return (
-    <form
-      action={action}
-      onSubmit={(e) => {
-        if (!window.confirm(`Revoke the key "${apiKey.name}"? Requests using it will fail at once.`)) e.preventDefault();
-      }}
-      className="space-y-2"
-    >
-      <input type="hidden" name="org" value={orgSlug} />
-      <input type="hidden" name="apiKeyId" value={apiKey.id} />
-      <Button type="submit" variant="danger" size="sm" pending={pending} aria-label={`Revoke key ${apiKey.name}`}>
-        Revoke
-      </Button>
-      <ActionError state={state} />
-    </form>
+    <ConfirmActionForm
+      action={revokeApiKeyAction}
+      fields={{ org: orgSlug, apiKeyId: apiKey.id }}
+      confirm={`Revoke the key "${apiKey.name}"? Requests using it will fail at once.`}
+      label="Revoke"
+      ariaLabel={`Revoke key ${apiKey.name}`}
+    />
   );
 }
 

@@ -4,6 +4,7 @@ import { useActionState } from 'react';
 import { ActionError } from '@/components/ui/action-feedback';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
+import { ConfirmActionForm } from '@/components/ui/confirm-action';
 import { formatDateTime } from '@/components/ui/format';
 import { Table, Td, Th } from '@/components/ui/table';
 import { deleteUpstreamAction, setUpstreamEnabledAction } from './actions';
@@ -25,22 +26,14 @@ function ToggleButton({ orgSlug, upstream }: { orgSlug: string; upstream: Upstre
 }
 
 function DeleteButton({ orgSlug, upstream }: { orgSlug: string; upstream: UpstreamItem }) {
-  const [state, action, pending] = useActionState(deleteUpstreamAction, null);
   return (
-    <form
-      action={action}
-      onSubmit={(e) => {
-        if (!window.confirm(`Delete the upstream "${upstream.name}"? Its models go to the default upstream.`)) e.preventDefault();
-      }}
-      className="space-y-2"
-    >
-      <input type="hidden" name="org" value={orgSlug} />
-      <input type="hidden" name="upstreamId" value={upstream.id} />
-      <Button type="submit" variant="danger" size="sm" pending={pending} aria-label={`Delete upstream ${upstream.name}`}>
-        Delete
-      </Button>
-      <ActionError state={state} />
-    </form>
+    <ConfirmActionForm
+      action={deleteUpstreamAction}
+      fields={{ org: orgSlug, upstreamId: upstream.id }}
+      confirm={`Delete the upstream "${upstream.name}"? Its models go to the default upstream.`}
+      label="Delete"
+      ariaLabel={`Delete upstream ${upstream.name}`}
+    />
   );
 }
 
