@@ -16,6 +16,17 @@ test('an LLM call through the OpenAI-compatible proxy is charged at its catalog 
   expect((await request.post('/api/v1/users', { headers: auth, data: { external_id: user, name: `Dev ${tag}` } })).status()).toBe(201);
   expect((await request.post('/api/v1/grants', { headers: auth, data: { user, amount: '50', reason: 'Proxy journey' } })).status()).toBe(201);
 
+  // The metering API through the production server's direct dispatch: a retried reserve with the same
+  // Idempotency-Key is the same hold, then it is committed and its unused part released.
+  const idem = { ...auth, 'idempotency-key': `hold-${tag}` };
+  const held = await request.post('/api/v1/reservations', { headers: idem, data: { user, amount: '2' } });
+  const again = await request.post('/api/v1/reservations', { headers: idem, data: { user, amount: '2' } });
+  expect(held.status()).toBe(201);
+  expect(await again.json()).toEqual(await held.json());
+  const { id: holdId } = await held.json();
+  const committed = await request.post(`/api/v1/reservations/${holdId}/commit`, { headers: auth, data: { amount: '0.5' } });
+  expect(await committed.json()).toMatchObject({ status: 'committed', charged: '0.5', released: '1.5' });
+
   // An OpenAI-style call with the Credits key as the API key; the end user is the request's `user`.
   const call = await request.post('/api/v1/openai/chat/completions', {
     headers: auth,

@@ -21,6 +21,8 @@ beforeAll(async () => {
               url: req.url,
               method: req.method,
               auth: req.headers.get('authorization'),
+              hasAuth: req.headers.has('Authorization'),
+              missing: req.headers.get('x-absent'),
               body: req.body === null ? null : await req.text(),
             },
             201,
@@ -28,6 +30,7 @@ beforeAll(async () => {
           ),
       },
       { method: 'GET', path: '/api/v1/boom', handler: async () => Promise.reject(new Error('broken')) },
+      { method: 'POST', path: '/api/v1/echo-json', handler: async (req) => json({ parsed: await req.json() }) },
       {
         method: 'GET',
         path: '/api/v1/stream',
@@ -79,8 +82,15 @@ describe('createFastDispatch', () => {
       url: 'http://127.0.0.1:1/api/v1/things/abc%20d/act?x=1',
       method: 'POST',
       auth: 'Bearer k',
+      hasAuth: true,
+      missing: null,
       body: '{"a":1}',
     });
+  });
+
+  it('parses a JSON body for the handler', async () => {
+    const res = await fetch(`${base}/api/v1/echo-json`, { method: 'POST', body: '{"n":[1,2]}' });
+    expect(await res.json()).toEqual({ parsed: { n: [1, 2] } });
   });
 
   it('gives the handler no body when the request has none', async () => {

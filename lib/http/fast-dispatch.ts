@@ -7,7 +7,7 @@
  * standard Request and return a standard Response, and requests that match no entry (including a trailing
  * slash or another method) go to Next unchanged.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from './errors.ts';
 import { errorResponse } from './route.ts';
 
@@ -64,16 +64,55 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** Header lookups straight from Node's parsed headers, as Headers.get answers them. */
+class NodeHeaders {
+  constructor(private readonly headers: IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const value = this.headers[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  has(name: string): boolean {
+    return this.headers[name.toLowerCase()] !== undefined;
+  }
+}
+
+/**
+ * The request as the dispatched handlers see it: the members of Request they use (method, url, headers.get and
+ * has, body as null or not, text, json, signal), read from Node's request without building a WHATWG Request,
+ * which costs more per request than the rest of a coalesced reserve. The tests of this file exercise each one.
+ */
+class NodeRequest {
+  readonly headers: NodeHeaders;
+  readonly url: string;
+  readonly method: string;
+  readonly body: Buffer | null;
+
+  constructor(
+    req: IncomingMessage,
+    origin: string,
+    private readonly raw: Buffer,
+    readonly signal: AbortSignal,
+  ) {
+    this.headers = new NodeHeaders(req.headers);
+    this.url = origin + (req.url ?? '/');
+    this.method = req.method ?? 'GET';
+    this.body = raw.length > 0 ? raw : null;
+  }
+
+  text(): Promise<string> {
+    return Promise.resolve(this.raw.toString('utf8'));
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.raw.toString('utf8'));
+  }
+}
+
 function toRequest(req: IncomingMessage, origin: string, body: Buffer, signal: AbortSignal): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  return new Request(origin + req.url, {
-    method: req.method,
-    headers,
-    body: body.length > 0 ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length) : null,
-    signal,
-  });
+  return new NodeRequest(req, origin, body, signal) as unknown as Request;
 }
 
 /**
