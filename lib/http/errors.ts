@@ -44,6 +44,16 @@ export class AppError extends Error {
   }
 }
 
+/** 422 validation_failed listing where and why an input did not fit its zod schema. */
+export function validationError(
+  message: string,
+  error: { issues: ReadonlyArray<{ path: PropertyKey[]; code: string; message: string }> },
+): AppError {
+  return new AppError('validation_failed', message, {
+    issues: error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), code: issue.code, message: issue.message })),
+  });
+}
+
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }

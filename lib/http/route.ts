@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { AppError, isAppError, toErrorBody } from './errors.ts';
+import { AppError, isAppError, toErrorBody, validationError } from './errors.ts';
 import { observeHttpRequest } from '../metrics/http.ts';
 import { type Logger, logger as rootLogger } from './logger.ts';
 
@@ -100,13 +100,7 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new AppError('validation_failed', 'Request body is invalid', {
-      issues: parsed.error.issues.map((issue) => ({
-        path: issue.path.map(String).join('.'),
-        code: issue.code,
-        message: issue.message,
-      })),
-    });
+    throw validationError('Request body is invalid', parsed.error);
   }
   return parsed.data;
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError, validationError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import { estimateCost, estimateRequestSchema } from '../pricing/estimate.ts';
 import { modelNameSchema, modelUsageSchema, priceUsage, type ModelUsage } from '../pricing/price-usage.ts';
@@ -88,9 +88,7 @@ export type UsageEventInput = z.infer<typeof usageEventSchema>;
 export function requestFacts(actor: Actor, request?: RequestInfo): UsageFacts {
   const parsed = request ? requestInfoSchema.safeParse(request) : undefined;
   if (parsed && !parsed.success) {
-    throw new AppError('validation_failed', 'Request info is invalid', {
-      issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-    });
+    throw validationError('Request info is invalid', parsed.error);
   }
   return { ...(actor.type === 'api_key' && { api_key_id: actor.apiKeyId }), ...parsed?.data };
 }

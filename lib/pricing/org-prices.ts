@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Prisma } from '../generated/prisma/client.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError, validationError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import { forgetPricingCache, type PricingContext } from './catalog.ts';
 import { orgMatchRuleSchema, type MatchRule } from './match.ts';
@@ -74,9 +74,7 @@ export async function createOrgPriceVersion(
 ): Promise<{ id: string; effectiveAt: Date }> {
   const parsed = orgPricingInputSchema.safeParse(rawInput);
   if (!parsed.success) {
-    throw new AppError('validation_failed', 'Pricing is invalid', {
-      issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-    });
+    throw validationError('Pricing is invalid', parsed.error);
   }
   return writeOrgPriceVersion(ctx, orgId, parsed.data, createdById);
 }

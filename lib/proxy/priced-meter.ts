@@ -9,8 +9,7 @@
  * and rates of its last successful hold, and prices the unmetered request with them (null when it never priced
  * that model: the request is then refused, as when failing closed).
  */
-import type { z } from 'zod';
-import { AppError } from '../http/errors.ts';
+import { AppError, validationError } from '../http/errors.ts';
 import type { LedgerContext } from '../ledger/context.ts';
 import { commitInputSchema, commitReservation, releaseReservation, reserveCredits, reserveInputSchema } from '../ledger/metering.ts';
 import { parseCredits } from '../money/credits.ts';
@@ -20,12 +19,6 @@ import type { MeteredUsage, MeterInfo, MeterRequest, ProxyMeter } from './meter.
 
 /** Holds outlive the longest request the proxy forwards (it gives up on an upstream after UPSTREAM_TIMEOUT_MS per chunk). */
 export const PROXY_HOLD_TTL_SECONDS = 3600;
-
-function invalidRequest(error: z.ZodError): AppError {
-  return new AppError('validation_failed', 'The request cannot be metered', {
-    issues: error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
-  });
-}
 
 const actor = (info: MeterInfo) => ({ type: 'api_key' as const, apiKeyId: info.apiKeyId });
 
@@ -70,7 +63,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
         ttl_seconds: PROXY_HOLD_TTL_SECONDS,
         metadata: { endpoint: info.endpoint },
       });
-      if (!input.success) throw invalidRequest(input.error);
+      if (!input.success) throw validationError('The request cannot be metered', input.error);
       const held = await reserveCredits(
         ctx,
         orgId,
@@ -94,7 +87,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
           ...(usage.reasoning_tokens !== undefined && { reasoning_tokens: usage.reasoning_tokens }),
         },
       });
-      if (!input.success) throw invalidRequest(input.error);
+      if (!input.success) throw validationError('The request cannot be metered', input.error);
       const done = await commitReservation(
         ctx,
         orgId,

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import { AppError } from '../http/errors.ts';
+import { validationError } from '../http/errors.ts';
 import { resolveMember } from '../ledger/accounts.ts';
 import type { LedgerContext } from '../ledger/context.ts';
 import { usageTokensSchema } from '../pricing/calculate.ts';
@@ -29,9 +29,7 @@ export type UnchargedUsage = z.input<typeof unchargedUsageSchema>;
 export async function recordUsage(ctx: LedgerContext, orgId: string, input: UnchargedUsage, actor: Actor): Promise<string> {
   const parsed = unchargedUsageSchema.safeParse(input);
   if (!parsed.success) {
-    throw new AppError('validation_failed', 'Usage is invalid', {
-      issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-    });
+    throw validationError('Usage is invalid', parsed.error);
   }
   const u = parsed.data;
   const member = u.user ? await resolveMember(ctx, orgId, u.user) : null;
