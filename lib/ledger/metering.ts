@@ -13,7 +13,7 @@ import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, Res
 import { opActor } from './apply.ts';
 import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } from './accounts.ts';
 import { runOp, type LedgerContext } from './context.ts';
-import { withTransientRetry } from './retry.ts';
+import { applyUsageBatch } from './usage-batch.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
 import { withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
@@ -306,29 +306,6 @@ export async function recordUsage(
 }
 
 export const MAX_BATCH_EVENTS = 1000;
-
-/**
- * The events in one call of ledger_usage_batch, which charges them set-based (a few statements for the whole
- * batch, each account and lot written once). With an idempotency key, a repeat of the same batch returns the
- * first answer, stored in the same transaction.
- */
-async function applyUsageBatch(
-  ctx: LedgerContext,
-  orgId: string,
-  ops: UsageOp[],
-  idempotency?: Idempotency,
-): Promise<LedgerResult[]> {
-  if (ops.length === 0) return [];
-  const params = [orgId, JSON.stringify(ops), ctx.now?.().toISOString() ?? null, idempotency?.key ?? null, idempotency?.hash ?? null];
-  const rows = await withTransientRetry(() =>
-    ctx.run('SELECT ledger_usage_batch($1::uuid, $2::jsonb, $3::timestamptz, $4, $5) AS results', params),
-  );
-  const raw = rows[0].results;
-  const parsed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as LedgerResult[] | LedgerResult;
-  // A whole-batch answer (idempotency_mismatch) comes back as one result instead of a list.
-  if (!Array.isArray(parsed)) throw toAppError(parsed as Extract<LedgerResult, { ok: false }>);
-  return parsed;
-}
 
 /**
  * Up to 1000 events in one database statement; the answer is per event (charged, duplicate or rejected with

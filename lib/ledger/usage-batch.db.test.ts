@@ -8,6 +8,7 @@ import { pgRunner } from './apply.ts';
 import type { LedgerContext } from './context.ts';
 import { allocateCredits, grantCredits } from './credits.ts';
 import { recordUsageBatch } from './metering.ts';
+import { usageBatchLanes } from './usage-batch.ts';
 import { updateOrgPolicy } from './policies.ts';
 import { checkLedger, getBalance, listTransactions } from './queries.ts';
 
@@ -105,6 +106,53 @@ describe('batch usage ingestion', () => {
     expect(results.every((r) => r.status === 'charged')).toBe(true);
     const total = events.reduce((s, e) => s + e.amount, 0n);
     expect((await getBalance(ctx, org.id, users[0])).available).toBe(formatCredits(500_000_000n - total));
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+  it('answers a batch split into lanes exactly as one call would: per account, in order, while credits last', async () => {
+    const { org, users } = await orgWithMembers('batch-lanes', 30);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    // 600 events over 30 members, 20 each of 0.5 to 1.1 credits: each member can pay for only some of them,
+    // and which ones depends on the order. Some ids repeat for the same member (a duplicate, or a conflict).
+    const events = Array.from({ length: 600 }, (_, i) => ({
+      id: i % 97 === 5 ? `lane-${i - 30}` : `lane-${i}`,
+      user: users[i % 30],
+      amount: 500_000n + 100_000n * BigInt(i % 7),
+    }));
+    expect(usageBatchLanes(events.map((e) => ({ event_id: e.id, account_id: e.user }) as never))).toBeGreaterThan(1);
+
+    // A member's events are taken in order until the first that does not fit; the later ones are refused too.
+    const left = new Map(users.map((u) => [u, 10_000_000n]));
+    const stopped = new Set<string>();
+    const seen = new Map<string, bigint>();
+    const expected = events.map((e) => {
+      const first = seen.get(e.id);
+      if (first !== undefined) return first === e.amount ? 'duplicate' : 'rejected';
+      if (stopped.has(e.user) || e.amount > left.get(e.user)!) {
+        stopped.add(e.user);
+        return 'rejected';
+      }
+      left.set(e.user, left.get(e.user)! - e.amount);
+      seen.set(e.id, e.amount);
+      return 'charged';
+    });
+    const results = await recordUsageBatch(ctx, org.id, events, system);
+    expect(results.map((r) => r.id)).toEqual(events.map((e) => e.id));
+    expect(results.map((r) => r.status)).toEqual(expected);
+    for (const user of users) expect((await getBalance(ctx, org.id, user)).available).toBe(formatCredits(left.get(user)!));
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+
+  it('keeps a batch whole when an event id names two members, so its first occurrence wins', async () => {
+    const { org, users } = await orgWithMembers('batch-whole', 20);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const events = Array.from({ length: 400 }, (_, i) => ({ id: `w-${i}`, user: users[i % 20], amount: 1_000n }));
+    events[399] = { id: 'w-0', user: users[7], amount: 1_000n };
+    expect(usageBatchLanes(events.map((e) => ({ event_id: e.id, account_id: e.user }) as never))).toBe(1);
+    const results = await recordUsageBatch(ctx, org.id, events, system);
+    expect(results[0].status).toBe('charged');
+    expect(results[399]).toMatchObject({ status: 'rejected', error: { code: 'event_conflict' } });
     expect(await checkLedger(ctx, org.id)).toEqual([]);
   });
 });
