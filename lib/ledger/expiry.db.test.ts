@@ -23,8 +23,9 @@ afterAll(async () => {
 });
 
 async function breakage(orgId: string): Promise<bigint> {
+  const account = await database.db.ledgerAccount.findFirstOrThrow({ where: { orgId, key: 'system:breakage' }, select: { id: true } });
   const sum = await database.db.ledgerEntry.aggregate({
-    where: { orgId, account: { key: 'system:breakage' } },
+    where: { orgId, accountId: account.id },
     _sum: { amount: true },
   });
   return sum._sum.amount ?? 0n;

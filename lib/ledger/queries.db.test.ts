@@ -6,7 +6,7 @@ import { createUser } from '../users/create-user.ts';
 import { pgRunner } from './apply.ts';
 import type { LedgerContext } from './context.ts';
 import { allocateCredits, grantCredits, transferCredits } from './credits.ts';
-import { listTransactions } from './queries.ts';
+import { checkLedger, listTransactions } from './queries.ts';
 
 const system = { type: 'system' } as const;
 let t: TestDatabase;
@@ -37,5 +37,25 @@ describe('listTransactions', () => {
     const second = await listTransactions(ctx, org.id, { limit: 2, cursor: first.next_cursor! });
     expect(second.data.map((x) => x.kind)).toEqual(['grant']);
     expect(second.next_cursor).toBeNull();
+  });
+});
+
+describe('checkLedger', () => {
+  it('finds an entry naming an account or a lot its org does not have', async () => {
+    const org = await createOrg(t.db, { slug: 'orphans', name: 'Orphans' }, system);
+    await grantCredits(ctx, org.id, { amount: 1_000_000n, reason: 'seed' }, system);
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+    const [grant] = (await listTransactions(ctx, org.id)).data;
+    // Two entries that sum to zero (the zero-sum trigger allows them) on an account and a lot that do not exist.
+    await ctx.run(
+      `INSERT INTO ledger_entries (transaction_id, org_id, account_id, amount, lot_id)
+       VALUES ($1::uuid, $2::uuid, gen_random_uuid(), 5, NULL), ($1::uuid, $2::uuid, gen_random_uuid(), -5, gen_random_uuid())`,
+      [grant.id, org.id],
+    );
+    const problems = await checkLedger(ctx, org.id);
+    expect(problems.filter((p) => p.includes('names an unknown'))).toEqual([
+      expect.stringMatching(/^entry \d+ names an unknown account$/),
+      expect.stringMatching(/^entry \d+ names an unknown account and lot$/),
+    ]);
   });
 });

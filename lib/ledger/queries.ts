@@ -2,10 +2,10 @@
  * Reading the ledger: balances (the pool or a member), lots with their expiry, the journal page by page with
  * each charge's receipt (the lots that paid), and the invariant check.
  */
-import type { Prisma } from '../generated/prisma/client.ts';
 import { AppError } from '../http/errors.ts';
 import { ensureOrgLedger, resolveMember } from './accounts.ts';
 import type { LedgerContext } from './context.ts';
+import { entriesOf } from './entries.ts';
 import { credits } from './results.ts';
 import { withoutUsageFacts } from '../usage/carrier.ts';
 
@@ -171,29 +171,29 @@ export async function listTransactions(
   if (filter.kind && !TRANSACTION_KINDS.has(filter.kind)) {
     throw new AppError('validation_failed', `kind must be one of ${[...TRANSACTION_KINDS].join(', ')}`, { field: 'kind' });
   }
-  const where: Prisma.LedgerTransactionWhereInput = {
-    orgId,
-    ...(account && { entries: { some: { accountId: account.accountId } } }),
-    ...(filter.kind && { kind: filter.kind as Prisma.LedgerTransactionWhereInput['kind'] }),
-    ...((filter.from || filter.to) && { createdAt: { ...(filter.from && { gte: filter.from }), ...(filter.to && { lt: filter.to }) } }),
-  };
-  if (filter.cursor) {
-    const c = decodeCursor(filter.cursor);
-    where.OR = [{ createdAt: { lt: c.at } }, { createdAt: c.at, id: { lt: c.id } }];
-  }
-  const rows = await ctx.db.ledgerTransaction.findMany({
-    where,
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit + 1,
-    include: {
-      entries: {
-        orderBy: { id: 'asc' },
-        include: {
-          lot: { select: { id: true, source: true, expiresAt: true } },
-          account: { select: { kind: true, membership: { select: { userId: true } } } },
-        },
-      },
-    },
+  const cursor = filter.cursor ? decodeCursor(filter.cursor) : null;
+  // The page's transactions, newest first; for an account, those with an entry on it.
+  const ids = await ctx.run(
+    `SELECT t.id FROM "ledger_transactions" t
+      WHERE t.org_id = $1::uuid
+        AND ($2::uuid IS NULL OR t.id IN (SELECT e.transaction_id FROM "ledger_entries" e WHERE e.account_id = $2::uuid))
+        AND ($3::text IS NULL OR t.kind::text = $3::text)
+        AND ($4::timestamptz IS NULL OR t.created_at >= $4::timestamptz)
+        AND ($5::timestamptz IS NULL OR t.created_at < $5::timestamptz)
+        AND ($6::timestamptz IS NULL OR (t.created_at, t.id) < ($6::timestamptz, $7::uuid))
+      ORDER BY t.created_at DESC, t.id DESC
+      LIMIT $8`,
+    [orgId, account?.accountId ?? null, filter.kind ?? null, filter.from ?? null, filter.to ?? null, cursor?.at ?? null, cursor?.id ?? null, limit + 1],
+  );
+  const pageIds = ids.map((r) => r.id as string);
+  const [found, allEntries] = await Promise.all([
+    ctx.db.ledgerTransaction.findMany({ where: { orgId, id: { in: pageIds } } }),
+    entriesOf(ctx.db, orgId, pageIds.slice(0, limit)),
+  ]);
+  const byId = new Map(found.map((t) => [t.id, t]));
+  const rows = pageIds.flatMap((id) => {
+    const t = byId.get(id);
+    return t ? [{ ...t, entries: allEntries.filter((e) => e.transactionId === id) }] : [];
   });
   const page = rows.slice(0, limit);
   const data = page.map((t): TransactionDto => {
@@ -213,7 +213,7 @@ export async function listTransactions(
       amount: account ? credits(mine.reduce((s, e) => s + e.amount, 0n)) : null,
       entries: t.entries.map((e) => ({
         account: e.account.kind === 'user' ? 'user' : e.account.kind === 'pool' ? 'pool' : `system:${e.account.kind}`,
-        user: e.account.membership?.userId ?? null,
+        user: e.account.userId,
         amount: credits(e.amount),
         lot: e.lot ? { id: e.lot.id, source: e.lot.source, expires_at: e.lot.expiresAt?.toISOString() ?? null } : null,
       })),

@@ -6,6 +6,7 @@
 import type { Db } from '../db/client.ts';
 import type { Prisma, UsageStatus } from '../generated/prisma/client.ts';
 import { AppError } from '../http/errors.ts';
+import { entriesOf } from '../ledger/entries.ts';
 
 export type UsageFilter = {
   membershipId?: string;
@@ -142,13 +143,7 @@ export async function getUsageRecord(db: Db, orgId: string, id: string): Promise
   if (!record) throw new AppError('not_found', 'Usage record not found');
   const versionSelect = { id: true, orgId: true, effectiveAt: true, note: true, catalogKey: true } as const;
   const [entries, priceVersion, orgPriceVersion] = await Promise.all([
-    record.transactionId
-      ? db.ledgerEntry.findMany({
-          where: { transactionId: record.transactionId, orgId },
-          orderBy: { id: 'asc' },
-          include: { account: { select: { kind: true } }, lot: { select: { id: true, source: true, expiresAt: true } } },
-        })
-      : Promise.resolve([]),
+    record.transactionId ? entriesOf(db, orgId, [record.transactionId]) : Promise.resolve([]),
     record.priceVersionId ? db.priceVersion.findFirst({ where: { id: record.priceVersionId, OR: [{ orgId }, { orgId: null }] }, select: versionSelect }) : null,
     record.orgPriceVersionId
       ? db.priceVersion.findFirst({ where: { id: record.orgPriceVersionId, orgId }, select: { id: true, effectiveAt: true, note: true } })
