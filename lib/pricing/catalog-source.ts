@@ -3,15 +3,22 @@
  * with match rules, prices per million tokens, long-context tiers, per-request fees), turned into rows of
  * exact nano-USD prices. The current price of each model is taken as of the seeding time: of dated price
  * lists, the latest that has started; time-of-day discounts are not modelled (the regular price applies).
- * Models without both an input and an output price per token (image, audio, embedding-only), or whose match
- * rule is not one this module understands, are left out.
+ * Models priced by input tokens alone (embeddings, rerankers: the data gives them no output price) get an output
+ * price of zero. Models without an input price per token (image, audio), or whose match rule is not one this
+ * module understands, are left out.
  */
 import { waitForUpdate, type ConditionalPrice, type ModelPrice as SourcePrice } from '@pydantic/genai-prices';
 import { matchRuleSchema, type MatchRule } from './match.ts';
 import { usdNumberToNano } from './usd.ts';
 
-/** Names the catalog release a global price version was seeded from; pinned in package.json. */
-export const CATALOG_KEY = 'genai-prices@0.1.8';
+/**
+ * Which models this module takes from the data; a change makes a new catalog version (effective from when it
+ * is seeded) even for the same release of the data.
+ */
+export const CATALOG_RULES = 2;
+
+/** Names the catalog release (pinned in package.json) and import rules a global price version was seeded from. */
+export const CATALOG_KEY = `genai-prices@0.1.8/${CATALOG_RULES}`;
 
 /** Providers whose prices are the model maker's own: preferred when several providers match a name. */
 const FIRST_PARTY = new Set([
@@ -121,9 +128,9 @@ export async function loadCatalogRows(at: Date): Promise<CatalogRow[]> {
     for (const model of provider.models) {
       const p = currentPrices(model.prices, at);
       const inputNano = positiveNano(base(p.input_mtok as Field));
-      const outputNano = positiveNano(base(p.output_mtok as Field));
+      const outputNano = positiveNano(base(p.output_mtok as Field)) ?? 0n;
       const match = matchRuleSchema.safeParse(model.match);
-      if (!inputNano || !outputNano || !match.success) continue;
+      if (!inputNano || !match.success) continue;
       const requestsPerK = typeof p.requests_kcount === 'number' ? usdNumberToNano(p.requests_kcount) : 0n;
       rows.push({
         provider: provider.id,

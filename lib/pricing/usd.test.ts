@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CATALOG_KEY } from './catalog-source.ts';
+import { CATALOG_KEY, CATALOG_RULES } from './catalog-source.ts';
 import { formatUsd, parseUsd, positiveUsdSchema, usdNumberToNano } from './usd.ts';
 
 describe('USD prices as nano-USD', () => {
@@ -29,6 +29,6 @@ describe('USD prices as nano-USD', () => {
 
   it('names the catalog release pinned in package.json', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
-    expect(CATALOG_KEY).toBe(`genai-prices@${pkg.dependencies['@pydantic/genai-prices']}`);
+    expect(CATALOG_KEY).toBe(`genai-prices@${pkg.dependencies['@pydantic/genai-prices']}/${CATALOG_RULES}`);
   });
 });

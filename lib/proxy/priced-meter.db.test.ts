@@ -94,6 +94,16 @@ describe('the priced proxy meter', () => {
     expect(await available('ada')).toBe(before);
   });
 
+  it('prices embeddings by their input tokens alone, as the catalog does', async () => {
+    const before = await available('bob');
+    const { data, response } = await client('bob').embeddings.create({ model: 'text-embedding-3-small', input: 'The capital of France' }).withResponse();
+    const priced = await priceUsage(proxy.ctx, org.id, { model: 'text-embedding-3-small', input_tokens: data.usage.prompt_tokens, output_tokens: 0 });
+    // USD 0.02 per million input tokens, 100 credits per USD: 2 micro-credits a token.
+    expect(priced.amount).toBe(2n * BigInt(data.usage.prompt_tokens));
+    expect(parseCredits(response.headers.get('x-credits-charged')!)).toBe(priced.amount);
+    expect(await available('bob')).toBe(before - priced.amount);
+  });
+
   it('prices offline with the price and rates of its last hold of the model, and not a model it never priced', async () => {
     const meter = proxy.deps.meter;
     const usage = { model: MODEL, input_tokens: 1000, output_tokens: 500 };
