@@ -11,7 +11,7 @@ import { LedgerCoalescer } from '../ledger/coalescer.ts';
 import type { LedgerContext } from '../ledger/context.ts';
 import { allocateCredits, grantCredits } from '../ledger/credits.ts';
 import { commitReservation, recordUsage, recordUsageBatch, reserveCredits } from '../ledger/metering.ts';
-import { checkLedger } from '../ledger/queries.ts';
+import { checkLedger, getBalance } from '../ledger/queries.ts';
 import { createOrg } from '../orgs/orgs.ts';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
 import { createUser } from '../users/create-user.ts';
@@ -82,6 +82,30 @@ describe('usage records under concurrency', () => {
     );
     expect(charged[0].n).toBe(0n);
     expect(await checkLedger(direct, orgId)).toEqual([]);
+  });
+
+  it('records a request whose hold expired unresolved, at no cost, as cancelled', async () => {
+    const orgId = (await createOrg(database.db, { slug: 'expired-holds', name: 'Expired' }, system)).id;
+    await createUser(database.db, { externalId: 'late', org: { id: orgId, role: 'member' } }, system);
+    await grantCredits(direct, orgId, { user: 'late', amount: 1_000_000_000n, reason: 'seed' }, system);
+    const start = new Date();
+    const held = await reserveCredits(
+      direct,
+      orgId,
+      { user: 'late', model: 'gpt-4o-mini', estimate: { input_tokens: 100, max_output_tokens: 50 }, ttl_seconds: 60 },
+      { type: 'system' },
+      undefined,
+      { request_id: 'req-never-committed' },
+    );
+    // A minute later the hold has expired; reading the balance sweeps it.
+    const later = { ...direct, now: () => new Date(start.getTime() + 61_000) };
+    expect((await getBalance(later, orgId, 'late')).reserved).toBe('0');
+    const records = await database.db.usageRecord.findMany({ where: { orgId } });
+    expect(records).toEqual([
+      expect.objectContaining({ reservationId: held.id, status: 'cancelled', cost: 0n, model: 'gpt-4o-mini', requestId: 'req-never-committed', transactionId: null }),
+    ]);
+    expect(await sums(orgId).then((s) => s.rollups)).toEqual({ requests: 1n, cost: 0n, input: 0n, output: 0n });
+    expect(await checkLedger(later, orgId)).toEqual([]);
   });
 
   it('refuses zero and negative prices whatever writes them', async () => {
