@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/client.ts';
 import { createTestOrg, type TestOrg } from '../test/api-fixture.ts';
 import { useTestDatabase } from '../test/db-harness.ts';
-import { defaultProxySettings, getOrgProxySettings, loadProxySettings, rememberedProxySettings, saveKeyLimits, saveProxySettings } from './settings.ts';
+import { defaultProxySettings, getOrgProxySettings, listKeyLimits, loadProxySettings, rememberedProxySettings, saveKeyLimits, saveProxySettings } from './settings.ts';
 
 let db: Db;
 let org: TestOrg;
@@ -45,6 +45,8 @@ describe('proxy settings', () => {
     await saveKeyLimits(db, org.id, meterKeyId, { requestsPerMinute: 7, tokensPerMinute: 70, concurrentRequests: null }, system);
     const settings = await loadProxySettings(db, org.id, meterKeyId);
     expect(settings.limits).toMatchObject({ keyRequestsPerMinute: 7, keyTokensPerMinute: 70, keyConcurrentRequests: null, userRequestsPerMinute: 10 });
+    expect(await listKeyLimits(db, org.id)).toEqual([expect.objectContaining({ apiKeyId: meterKeyId, requestsPerMinute: 7, tokensPerMinute: 70, concurrentRequests: null })]);
+    expect(await listKeyLimits(db, other.id)).toEqual([]);
     await expect(saveKeyLimits(db, other.id, meterKeyId, null, system)).rejects.toMatchObject({ code: 'not_found' });
     await saveKeyLimits(db, org.id, meterKeyId, null, system);
     expect((await loadProxySettings(db, org.id, meterKeyId)).limits.keyRequestsPerMinute).toBe(100);

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { type Actor, recordAudit } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema } from '../money/credits.ts';
+import { processMap } from '../ops/process-memory.ts';
 import { type DbOrTx, withTransaction } from '../users/create-user.ts';
 
 export type ProxyLimits = {
@@ -123,8 +124,34 @@ export async function saveKeyLimits(
   });
 }
 
+export type KeyLimitsRow = {
+  apiKeyId: string;
+  name: string;
+  prefix: string;
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  concurrentRequests: number | null;
+};
+
+/** The keys of the org whose limits replace the org's key limits, by key name. */
+export async function listKeyLimits(db: DbOrTx, orgId: string): Promise<KeyLimitsRow[]> {
+  const rows = await db.proxyKeyLimits.findMany({
+    where: { apiKey: { orgId } },
+    select: {
+      apiKeyId: true,
+      requestsPerMinute: true,
+      tokensPerMinute: true,
+      concurrentRequests: true,
+      apiKey: { select: { name: true, prefix: true } },
+    },
+    orderBy: { apiKey: { name: 'asc' } },
+  });
+  return rows.map(({ apiKey, ...r }) => ({ ...r, name: apiKey.name, prefix: apiKey.prefix }));
+}
+
 const MEMORY_MS = 5_000;
-const remembered = new Map<string, { at: number; settings: ProxySettings }>();
+// One per process: forgetting after a change (a dashboard action) reaches the proxy's copy of this module too.
+const remembered = processMap<string, { at: number; settings: ProxySettings }>('proxy-settings');
 
 /**
  * The settings, read at most every few seconds per key. When the read fails (the database is unreachable)

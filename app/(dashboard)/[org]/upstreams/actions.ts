@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { orgAction } from '@/lib/auth/action';
 import { db } from '@/lib/db/client';
 import { getKeyring } from '@/lib/proxy/keyring';
-import { forgetProxySettings, saveProxySettings } from '@/lib/proxy/settings';
+import { forgetProxySettings, saveKeyLimits, saveProxySettings } from '@/lib/proxy/settings';
 import { forgetOrgUpstreams } from '@/lib/proxy/upstream-routing';
 import {
   createUpstream,
@@ -101,3 +101,31 @@ export const saveProxySettingsAction = orgAction(
     return { ok: true as const, message: 'Proxy settings saved.' };
   },
 );
+
+export const saveKeyLimitsAction = orgAction(
+  'upstreams:manage',
+  z.object({ apiKeyId: idSchema, requestsPerMinute: limitField, tokensPerMinute: limitField, concurrentRequests: limitField }),
+  async ({ apiKeyId, ...limits }, ctx) => {
+    await saveKeyLimits(
+      db,
+      ctx.org.id,
+      apiKeyId,
+      {
+        requestsPerMinute: limits.requestsPerMinute ?? null,
+        tokensPerMinute: limits.tokensPerMinute ?? null,
+        concurrentRequests: limits.concurrentRequests ?? null,
+      },
+      { type: 'user', userId: ctx.user.id },
+    );
+    forgetProxySettings();
+    revalidatePath(`/${ctx.org.slug}/upstreams`);
+    return { ok: true as const, message: 'Limits of the key saved.' };
+  },
+);
+
+export const removeKeyLimitsAction = orgAction('upstreams:manage', z.object({ apiKeyId: idSchema }), async ({ apiKeyId }, ctx) => {
+  await saveKeyLimits(db, ctx.org.id, apiKeyId, null, { type: 'user', userId: ctx.user.id });
+  forgetProxySettings();
+  revalidatePath(`/${ctx.org.slug}/upstreams`);
+  return null;
+});

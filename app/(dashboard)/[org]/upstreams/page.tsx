@@ -4,8 +4,10 @@ import { PageHeader } from '@/components/ui/page-header';
 import { requireOrgRole } from '@/lib/auth/authorize';
 import { db } from '@/lib/db/client';
 import { formatCredits } from '@/lib/money/credits';
-import { getOrgProxySettings } from '@/lib/proxy/settings';
+import { listApiKeys, scopeAllows } from '@/lib/auth/api-keys';
+import { getOrgProxySettings, listKeyLimits } from '@/lib/proxy/settings';
 import { listUpstreams } from '@/lib/proxy/upstreams';
+import { KeyLimits } from './key-limits';
 import { ProxySettingsForm } from './proxy-settings-form';
 import { UpstreamForm } from './upstream-form';
 import { UpstreamsTable } from './upstreams-table';
@@ -15,7 +17,13 @@ export const metadata: Metadata = { title: 'Upstreams' };
 export default async function UpstreamsPage({ params }: { params: Promise<{ org: string }> }) {
   const { org: slug } = await params;
   const ctx = await requireOrgRole(slug, 'upstreams:manage');
-  const [upstreams, settings] = await Promise.all([listUpstreams(db, ctx.org.id), getOrgProxySettings(db, ctx.org.id)]);
+  const [upstreams, settings, keys, keyLimits] = await Promise.all([
+    listUpstreams(db, ctx.org.id),
+    getOrgProxySettings(db, ctx.org.id),
+    listApiKeys(db, ctx.org.id),
+    listKeyLimits(db, ctx.org.id),
+  ]);
+  const meterKeys = keys.filter((k) => !k.revokedAt && scopeAllows(k.scopes, ['meter']));
 
   return (
     <>
@@ -51,6 +59,16 @@ export default async function UpstreamsPage({ params }: { params: Promise<{ org:
           <ProxySettingsForm
             orgSlug={ctx.org.slug}
             settings={{ ...settings.limits, degradation: settings.degradation, failOpenUserCap: formatCredits(settings.failOpenUserCap) }}
+          />
+        </Card>
+        <Card
+          title="Limits for one API key"
+          description="Replace the per-key limits above for one key, e.g. a batch backend that may send more, or a test key that should send less."
+        >
+          <KeyLimits
+            orgSlug={ctx.org.slug}
+            keys={meterKeys.map((k) => ({ id: k.id, label: `${k.name} (${k.prefix}…)` }))}
+            limits={keyLimits}
           />
         </Card>
       </div>
