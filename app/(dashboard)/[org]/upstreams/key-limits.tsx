@@ -8,16 +8,9 @@ import { ConfirmActionForm } from '@/components/ui/confirm-action';
 import { SelectField, TextField } from '@/components/ui/field';
 import { Table, Td, Th } from '@/components/ui/table';
 import { useFormValues } from '@/components/ui/use-form-values';
+import type { KeyLimitsRow } from '@/lib/proxy/settings';
 import { removeKeyLimitsAction, saveKeyLimitsAction } from './actions';
 
-export type KeyLimitsItem = {
-  apiKeyId: string;
-  name: string;
-  prefix: string;
-  requestsPerMinute: number | null;
-  tokensPerMinute: number | null;
-  concurrentRequests: number | null;
-};
 
 const fields = [
   { name: 'requestsPerMinute', label: 'Requests per minute' },
@@ -28,7 +21,7 @@ const fields = [
 const shown = (value: number | null) => (value === null ? 'No limit' : value.toLocaleString('en-US'));
 
 /** Limits that replace the org's per-key limits for one key: a form to set them and the keys that have them. */
-export function KeyLimits({ orgSlug, keys, limits }: { orgSlug: string; keys: { id: string; label: string }[]; limits: KeyLimitsItem[] }) {
+export function KeyLimits({ orgSlug, keys, limits }: { orgSlug: string; keys: { id: string; label: string }[]; limits: KeyLimitsRow[] }) {
   const [state, formAction, pending] = useActionState(saveKeyLimitsAction, null);
   const { values, onSubmit } = useFormValues();
   const errors = fieldErrorsOf(state);
