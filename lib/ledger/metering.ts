@@ -9,13 +9,14 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { processMap } from '../ops/process-memory.ts';
-import type { AccountState, CommitOp, LedgerResult, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
+import type { CommitOp, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
 import { opActor } from './apply.ts';
 import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } from './accounts.ts';
 import { runOp, type LedgerContext } from './context.ts';
 import { applyUsageBatch } from './usage-batch.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
-import { balanceDto, credits, toAppError, unwrap, type BalanceDto } from './results.ts';
+import { commitDto, releaseDto, reservationDto, usageDto, type CommitDto, type ReleaseDto, type ReservationDto, type UsageResultDto } from './metering-dto.ts';
+import { toAppError } from './results.ts';
 import { withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
 import { recordReleasedRequest } from '../usage/records.ts';
 import {
@@ -29,6 +30,8 @@ import {
 } from './model-inputs.ts';
 
 export type Idempotency = { key: string; hash: string };
+
+export { commitDto, releaseDto, reservationDto, usageDto, type CommitDto, type ReleaseDto, type ReservationDto, type UsageResultDto } from './metering-dto.ts';
 
 export {
   commitInputSchema,
@@ -75,27 +78,6 @@ async function poolFallback(ctx: LedgerContext, orgId: string, member: MemberAcc
   };
 }
 
-export type ReservationDto = {
-  id: string;
-  status: 'active';
-  amount: string;
-  expires_at: string;
-  funded_by: 'user' | 'pool';
-  balance: BalanceDto;
-};
-
-export function reservationDto(r: LedgerResult): ReservationDto {
-  const ok = unwrap(r);
-  return {
-    id: ok.id as string,
-    status: 'active',
-    amount: credits(ok.amount as string),
-    expires_at: new Date(ok.expires_at as string).toISOString(),
-    funded_by: ok.funded_by as 'user' | 'pool',
-    balance: balanceDto(ok.balance as AccountState),
-  };
-}
-
 export async function reserveCredits(
   ctx: LedgerContext,
   orgId: string,
@@ -133,27 +115,6 @@ export async function reserveCredits(
   return reservationDto(await runOp(ctx, orgId, op, member.accountId));
 }
 
-export type CommitDto = {
-  id: string;
-  status: 'committed';
-  charged: string;
-  released: string;
-  transaction_id: string | null;
-  balance: BalanceDto;
-};
-
-export function commitDto(r: LedgerResult): CommitDto {
-  const ok = unwrap(r);
-  return {
-    id: ok.id as string,
-    status: 'committed',
-    charged: credits(ok.charged as string),
-    released: credits(ok.released as string),
-    transaction_id: (ok.transaction_id as string | null) ?? null,
-    balance: balanceDto(ok.balance as AccountState),
-  };
-}
-
 const RESERVATION_ID = z.uuid();
 
 function checkReservationId(id: string): void {
@@ -186,18 +147,6 @@ export async function commitReservation(
   return commitDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
 }
 
-export type ReleaseDto = { id: string; status: 'released'; released: string; balance: BalanceDto };
-
-export function releaseDto(r: LedgerResult): ReleaseDto {
-  const ok = unwrap(r);
-  return {
-    id: ok.id as string,
-    status: 'released',
-    released: credits(ok.released as string),
-    balance: balanceDto(ok.balance as AccountState),
-  };
-}
-
 export async function releaseReservation(
   ctx: LedgerContext,
   orgId: string,
@@ -216,34 +165,6 @@ export async function releaseReservation(
   const released = releaseDto(await runOp(ctx, orgId, op, reservationAccounts.get(reservationId) ?? reservationId));
   if (request) await recordReleasedRequest(ctx, orgId, reservationId, requestFacts(actor, request));
   return released;
-}
-
-export type UsageResultDto =
-  | {
-      id: string;
-      status: 'charged' | 'duplicate';
-      charged: string;
-      transaction_id: string | null;
-      balance?: BalanceDto;
-    }
-  | { id: string; status: 'rejected'; error: { code: string; message: string; details?: Record<string, unknown> } };
-
-export function usageDto(eventId: string, r: LedgerResult): UsageResultDto {
-  if (!r.ok) {
-    const err = toAppError(r);
-    return {
-      id: eventId,
-      status: 'rejected',
-      error: { code: err.code, message: err.message, ...(err.details && { details: err.details }) },
-    };
-  }
-  return {
-    id: eventId,
-    status: r.status as 'charged' | 'duplicate',
-    charged: credits(r.charged as string),
-    transaction_id: (r.transaction_id as string | null) ?? null,
-    balance: r.balance ? balanceDto(r.balance as AccountState) : undefined,
-  };
 }
 
 function eventTime(event: UsageEventInput, now: Date): string | undefined {
