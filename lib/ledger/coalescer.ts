@@ -17,6 +17,8 @@ type Pending = { op: LedgerOp; resolve: (r: LedgerResult) => void; reject: (e: u
 
 type Lane = { queue: Pending[]; busy: boolean };
 
+type Outcome = { ok: true; results: LedgerResult[] } | { ok: false; error: unknown };
+
 export type CoalescerOptions = { lanes?: number; maxBatch?: number; maxRetries?: number };
 
 export class LedgerCoalescer {
@@ -50,9 +52,19 @@ export class LedgerCoalescer {
   private async drain(orgId: string, key: string, lane: Lane): Promise<void> {
     lane.busy = true;
     try {
-      while (lane.queue.length > 0) {
-        const batch = lane.queue.splice(0, this.maxBatch);
-        await this.execute(orgId, batch);
+      let batch = lane.queue.splice(0, this.maxBatch);
+      let running = this.attempt(orgId, batch);
+      while (batch.length > 0) {
+        const outcome = await running;
+        // The next batch goes to the database before this one is answered: answering runs every waiting
+        // handler (responses written, the next requests parsed), and the database need not wait for that.
+        const next = lane.queue.splice(0, this.maxBatch);
+        if (next.length > 0) {
+          running = this.attempt(orgId, next);
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        await this.answer(orgId, batch, outcome);
+        batch = next;
       }
     } finally {
       lane.busy = false;
@@ -61,26 +73,33 @@ export class LedgerCoalescer {
     }
   }
 
-  private async execute(orgId: string, batch: Pending[]): Promise<void> {
-    try {
-      const results = await this.applyWithRetry(orgId, batch.map((p) => p.op));
-      batch.forEach((p, i) => p.resolve(results[i]));
-    } catch (err) {
-      if (batch.length === 1) {
-        batch[0].reject(err);
-        return;
-      }
-      // One operation broke the whole statement: run each alone so only that one fails.
-      await Promise.all(
-        batch.map(async (p) => {
-          try {
-            p.resolve((await this.applyWithRetry(orgId, [p.op]))[0]);
-          } catch (e) {
-            p.reject(e);
-          }
-        }),
-      );
+  /** Runs a batch; never rejects (the outcome holds the error). */
+  private attempt(orgId: string, batch: Pending[]): Promise<Outcome> {
+    return this.applyWithRetry(orgId, batch.map((p) => p.op)).then(
+      (results) => ({ ok: true as const, results }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+  }
+
+  private async answer(orgId: string, batch: Pending[], outcome: Outcome): Promise<void> {
+    if (outcome.ok) {
+      batch.forEach((p, i) => p.resolve(outcome.results[i]));
+      return;
     }
+    if (batch.length === 1) {
+      batch[0].reject(outcome.error);
+      return;
+    }
+    // One operation broke the whole statement: run each alone so only that one fails.
+    await Promise.all(
+      batch.map(async (p) => {
+        try {
+          p.resolve((await this.applyWithRetry(orgId, [p.op]))[0]);
+        } catch (e) {
+          p.reject(e);
+        }
+      }),
+    );
   }
 
   private applyWithRetry(orgId: string, ops: LedgerOp[]): Promise<LedgerResult[]> {
