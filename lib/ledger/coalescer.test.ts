@@ -31,7 +31,7 @@ describe('LedgerCoalescer', () => {
     const sentWhenAnswered: number[] = [];
     const submit = (id: string) =>
       coalescer.submit('org', reserve(id), 'a').then((r) => {
-        answered.push((r as { id: string }).id);
+        answered.push((r as unknown as { id: string }).id);
         sentWhenAnswered.push(db.calls.length);
       });
     const first = submit('r1');
@@ -58,7 +58,7 @@ describe('LedgerCoalescer', () => {
     const first = coalescer.submit('org', reserve('r0'), 'a');
     await tick();
     const batch = ['r1', 'bad', 'r2'].map((id) => coalescer.submit('org', reserve(id), 'a').then(
-      (r) => (r as { id: string }).id,
+      (r) => (r as unknown as { id: string }).id,
       (e: Error) => e.message,
     ));
     db.calls[0].finish();
