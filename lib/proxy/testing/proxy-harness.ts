@@ -1,6 +1,7 @@
 /**
  * A whole proxy for tests and benchmarks: the fake upstream as the default upstream, the proxy routes served
- * on 127.0.0.1 (ephemeral port) over a database, metered by the fixed-rate meter through the real ledger.
+ * on 127.0.0.1 (ephemeral port) over a database, metered through the real ledger by the fixed-rate meter or
+ * the one given (the production priced meter, say).
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -41,6 +42,8 @@ export type TestProxyOptions = {
   meter?: (ctx: LedgerContext) => ProxyMeter;
   timeoutMs?: number;
   poolSize?: number;
+  /** Serve the routes as the production server does (lib/http/fast-dispatch.ts) instead of as Next.js does. */
+  direct?: boolean;
 };
 
 export async function startTestProxy(db: Db, url: string, options: TestProxyOptions = {}): Promise<TestProxy> {
@@ -69,7 +72,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
     '/v1/completions': proxyRoute('completions', deps),
     '/v1/embeddings': proxyRoute('embeddings', deps),
     '/v1/models': proxyRoute('models', deps),
-  });
+  }, { direct: options.direct });
   return {
     baseUrl: `${served.url}/v1`,
     fake,
