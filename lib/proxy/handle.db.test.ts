@@ -175,7 +175,11 @@ describe('degradation when the credit database is unreachable', () => {
 
   beforeAll(async () => {
     outage = await startTestProxy(database.db, database.url, {
-      override: (deps) => ({ limiter: Object.assign(Object.create(Object.getPrototypeOf(deps.limiter)), deps.limiter, { admit: () => Promise.reject(down) }) }),
+      // The database is down for the rate limits and the ledger alike.
+      override: (deps) => ({
+        limiter: Object.assign(Object.create(Object.getPrototypeOf(deps.limiter)), deps.limiter, { admit: () => Promise.reject(down) }),
+        meter: { ...deps.meter, hold: () => Promise.reject(down) },
+      }),
     });
     open = await createTestOrg(database.db, 'fails-open');
     closed = await createTestOrg(database.db, 'fails-closed');

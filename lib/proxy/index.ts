@@ -15,8 +15,9 @@
  * - Every request that reaches an upstream metered has exactly one hold, resolved exactly once: settled with
  *   the usage (completed, or the consumed part when the client left) or cancelled (upstream failure, nothing
  *   forwarded). A hold whose settlement could not be written expires by the ledger's own rules.
- * - A request refused (validation, rate limit, credits) reaches no upstream; one refused by a rate limit
- *   leaves no count behind, one refused for credits counts as a request that used no tokens.
+ * - A request refused (validation, rate limit, credits) reaches no upstream. The admission and the hold are
+ *   asked for at once: one refused by a rate limit leaves no count behind and its hold is released without a
+ *   usage record; one refused for credits counts as a request that used no tokens.
  * - Stored upstream keys never leave the module in a view; only their last four characters do.
  * - Errors have OpenAI's shape; statuses come from the one code table of lib/http/errors.ts.
  *

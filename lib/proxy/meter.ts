@@ -36,8 +36,12 @@ export type ProxyMeter = {
   hold(orgId: string, user: string, request: MeterRequest, info: MeterInfo): Promise<MeterHold>;
   /** Charges the usage against the hold and releases the rest. */
   settle(orgId: string, reservationId: string, usage: MeteredUsage, info: MeterInfo): Promise<MeterSettlement>;
-  /** Releases the hold in full: the request consumed nothing. */
-  cancel(orgId: string, reservationId: string, info: MeterInfo): Promise<void>;
+  /**
+   * Releases the hold in full: the request consumed nothing. `failed` (the default): it was forwarded and
+   * failed, and its usage record says so; `refused`: it was never forwarded (a rate limit refused it), so it
+   * leaves no usage record.
+   */
+  cancel(orgId: string, reservationId: string, info: MeterInfo, outcome?: 'failed' | 'refused'): Promise<void>;
   /**
    * The price of usage without the database, from what the meter already knows (its price catalog in
    * memory), or null when it cannot tell. Needed only when an org fails open while the database is

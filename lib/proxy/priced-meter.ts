@@ -100,9 +100,9 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
       return { charged: parseCredits(done.charged), remaining: parseCredits(done.balance.available) };
     },
 
-    async cancel(orgId, reservationId, info) {
+    async cancel(orgId, reservationId, info, outcome = 'failed') {
       try {
-        await releaseReservation(ctx, orgId, reservationId, actor(info), undefined, { request_id: info.requestId, status: 'error' });
+        await releaseReservation(ctx, orgId, reservationId, actor(info), undefined, outcome === 'failed' ? { request_id: info.requestId, status: 'error' } : undefined);
       } catch (err) {
         // Already settled or released (a repeated cancel) is fine; anything else is not.
         if (!(err instanceof AppError && err.code.startsWith('reservation_'))) throw err;
