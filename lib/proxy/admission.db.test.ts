@@ -75,6 +75,7 @@ describe('admission and hold at once', () => {
     await grantCredits(proxy.ctx, org.id, { user: 'bob', amount: 100_000_000n, reason: 'Seed' }, system);
     const done = await client('bob').chat.completions.create({ model: MODEL, messages, max_tokens: 3 });
     expect(done.choices).toHaveLength(1);
+    await settlementsDone();
     const slots = await database.db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM proxy_concurrency_slots WHERE bucket LIKE $1`, `user:${org.id}:bob:%`);
     expect(Number(slots[0].n)).toBe(0);
   });

@@ -34,8 +34,9 @@ afterAll(async () => {
 
 const client = (user?: string, key = org.keys.meter) =>
   new OpenAI({ apiKey: key, baseURL: proxy.baseUrl, maxRetries: 0, defaultHeaders: user ? { 'x-credits-user': user } : {} });
-const available = async (user: string) => parseCredits((await getBalance(proxy.ctx, org.id, user)).available);
-const activeHolds = () => database.db.reservation.count({ where: { orgId: org.id, status: 'active' } });
+// JSON answers are settled just after they leave: read the ledger once every settlement is committed.
+const available = async (user: string) => (await settlementsDone(), parseCredits((await getBalance(proxy.ctx, org.id, user)).available));
+const activeHolds = async () => (await settlementsDone(), database.db.reservation.count({ where: { orgId: org.id, status: 'active' } }));
 const messages = [{ role: 'user' as const, content: 'abcdefgh' }];
 
 describe('the proxy through the OpenAI SDK', () => {

@@ -14,6 +14,7 @@ import { LedgerCoalescer } from '../../ledger/coalescer.ts';
 import type { LedgerContext } from '../../ledger/context.ts';
 import { type BreakerOptions, defaultBreakerOptions, UpstreamBreakers } from '../circuit-breaker.ts';
 import { UnmeteredGuard } from '../degradation.ts';
+import { SettlementJournal } from '../settlement-journal.ts';
 import { proxyRoute, type ProxyDeps } from '../handle.ts';
 import type { ProxyMeter } from '../meter.ts';
 import { ProxyRateLimiter } from '../rate-limits.ts';
@@ -63,6 +64,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
     },
     breakers: new UpstreamBreakers(options.breaker ?? defaultBreakerOptions),
     unmetered: new UnmeteredGuard(journalFile, logger),
+    settlements: new SettlementJournal(path.join(os.tmpdir(), `credits-settlements-${randomBytes(6).toString('hex')}`)),
     timeoutMs: options.timeoutMs ?? 10_000,
     defaultMaxOutputTokens: 1000,
   };
