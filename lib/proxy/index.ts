@@ -6,7 +6,7 @@
  * - Upstreams: the configured default and each org's own (proxy_upstreams), their API keys sealed with
  *   AES-256-GCM under a master key whose id is stored with each value; routing of a model to the upstream
  *   whose patterns match it most closely.
- * - Forwarding: one circuit breaker per upstream, keep-alive fetch, streams passed on event by event with
+ * - Forwarding: one circuit breaker per upstream, keep-alive http(s) agents, streams passed on event by event with
  *   the final usage asked from the upstream, timeouts, client disconnects.
  * - Rate limits (proxy_rate_windows, proxy_concurrency_slots) and per-org settings (proxy_settings,
  *   proxy_key_limits), the degradation policy and the journal of unmetered requests.

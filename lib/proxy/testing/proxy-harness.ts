@@ -4,6 +4,7 @@
  * the one given (the production priced meter, say).
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Db } from '../../db/client.ts';
@@ -85,6 +86,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
       await served.close();
       await fake.close();
       await pool.end();
+      rmSync(base.settlements.dir, { recursive: true, force: true });
     },
   };
 }
