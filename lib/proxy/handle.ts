@@ -205,7 +205,7 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
     const usage: MeteredUsage = { model: call.request.model, ...(result.usage ?? usageOfJson(result.text, call.request.inputEstimate)) };
     const headers = new Headers(result.headers);
     const quote = withinHold(hold, usage);
-    if (quote && (await journal(call, hold, usage, quote))) {
+    if (quote && journal(call, hold, usage, quote)) {
       // The answer names the quoted charge at once; the commit of exactly it and the count of the real tokens follow.
       track(settle(usage, quote, true).then(() => finishLimits(totalTokens(usage))));
       headers.set('x-credits-charged', formatCredits(quote.charged));
@@ -230,7 +230,7 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
       if (end.kind === 'completed' || end.kind === 'client_aborted') {
         const usage = streamConsumption(call, end);
         const quote = withinHold(hold, usage) ?? undefined;
-        await settle(usage, quote, await journal(call, hold, usage, quote ?? null));
+        await settle(usage, quote, journal(call, hold, usage, quote ?? null));
         await finishLimits(totalTokens(usage));
       } else {
         await cancel();
@@ -252,9 +252,9 @@ function withinHold(hold: MeterHold, usage: MeteredUsage): MeterQuote | null {
 }
 
 /** Appends the settlement owed to the journal; false (logged) when it could not be written. */
-async function journal(call: Call, hold: MeterHold, usage: MeteredUsage, quote: MeterQuote | null): Promise<boolean> {
+function journal(call: Call, hold: MeterHold, usage: MeteredUsage, quote: MeterQuote | null): boolean {
   try {
-    await call.d.settlements.append({
+    call.d.settlements.append({
       at: new Date().toISOString(),
       orgId: call.orgId,
       reservationId: hold.reservationId,
