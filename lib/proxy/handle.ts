@@ -23,6 +23,7 @@ import { route, type RouteHandler } from '../http/route.ts';
 import { formatCredits } from '../money/credits.ts';
 import type { DbOrTx } from '../users/create-user.ts';
 import type { UpstreamBreakers } from './circuit-breaker.ts';
+import { admitAndHold } from './admit-and-hold.ts';
 import { isDatabaseUnavailable, type UnmeteredGuard } from './degradation.ts';
 import { ClientAbortedError, forward, type Forwarded, type StreamEnd } from './forward.ts';
 import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, ProxyEndpoint, ProxyMeter } from './meter.ts';
@@ -94,7 +95,7 @@ export function proxyRoute(endpoint: ProxyEndpoint | 'models', deps: ProxyDeps |
       if (principal.fromOutageMemory) return await forwardUnmetered(call, settings, 'api key verified from memory');
       let admitted: { admission: Admission; hold: MeterHold };
       try {
-        admitted = await admitAndHold(call, settings);
+        admitted = await admitAndHold(d, settings.limits, { orgId, apiKeyId: info.apiKeyId, user: request.user }, request, info, log);
       } catch (err) {
         if (isDatabaseUnavailable(err)) return await forwardUnmetered(call, settings, 'credit database unreachable');
         throw err;
@@ -121,30 +122,6 @@ async function chooseUpstream(d: ProxyDeps, orgId: string, model: string): Promi
   }
   if (!upstream) throw new AppError('not_found', `The model ${model} does not exist or no upstream serves it`, { param: 'model', openaiCode: 'model_not_found' });
   return upstream;
-}
-
-/**
- * The rate-limit admission and the hold, at once (one round trip of waiting instead of two). When either
- * refuses, the other is undone: a hold is released without a usage record (the request never ran), an
- * admission is ended as a request that used no tokens. A rate-limit refusal wins over a credit refusal, as
- * when the admission came first.
- */
-async function admitAndHold(call: Call, settings: ProxySettings): Promise<{ admission: Admission; hold: MeterHold }> {
-  const { d, orgId, info, request, log } = call;
-  const [admitted, held] = await Promise.allSettled([
-    d.limiter.admit(settings.limits, { orgId, apiKeyId: info.apiKeyId, user: request.user }, request.tokenEstimate),
-    d.meter.hold(orgId, request.user, request.meterRequest, info),
-  ]);
-  if (admitted.status === 'fulfilled' && held.status === 'fulfilled') return { admission: admitted.value, hold: held.value };
-  if (admitted.status === 'fulfilled') {
-    await d.limiter.finish(admitted.value, 0).catch((err) => log.error({ err }, 'could not end a rate-limit admission'));
-  }
-  if (held.status === 'fulfilled') {
-    await d.meter
-      .cancel(orgId, held.value.reservationId, info, 'refused')
-      .catch((err) => log.error({ err, event: 'proxy.cancel_failed', reservationId: held.value.reservationId }, 'could not release a hold'));
-  }
-  throw admitted.status === 'rejected' ? admitted.reason : (held as PromiseRejectedResult).reason;
 }
 
 function send(call: Call): Promise<Forwarded> {
