@@ -1,8 +1,9 @@
 /**
  * The OpenAI-compatible proxy's request flow: authenticate the API key (scope meter) -> parse the request and
- * name the end user -> choose the upstream -> rate limits -> hold credits -> forward -> settle. A completed
- * call is charged its usage; an upstream failure releases the hold; a client that leaves is charged what was
- * consumed (the usage the upstream sent, else the prompt and an estimate of the output streamed so far).
+ * name the end user -> choose the upstream -> rate limits and hold of credits, at once -> forward -> settle. A
+ * completed call is charged its usage; an upstream failure releases the hold; a client that leaves is charged
+ * what was consumed (the usage the upstream sent, else the prompt and an estimate of the output streamed so
+ * far).
  *
  * Answers carry `x-credits-charged` and `x-credits-remaining` (decimal credits). For JSON answers they are
  * exact: the charge is priced in-process from the usage, by the same prices and rates the hold was sized
