@@ -3,8 +3,9 @@
  * directly.
  *
  * Starts a throwaway embedded PostgreSQL and, in a process of its own, the proxy with the local fake upstream
- * (its request flow served on 127.0.0.1 with ephemeral ports, metered through the real ledger with rate
- * limits counted), seeds one funded org, then sends chat completions open-loop (paced at a fixed rate whatever the answers do, so slow
+ * (its request flow served on 127.0.0.1 with ephemeral ports as the production server serves it, metered by
+ * the production priced meter at the catalog price of gpt-4o-mini, rate limits counted), seeds one funded
+ * org, then sends chat completions open-loop (paced at a fixed rate whatever the answers do, so slow
  * answers cannot hide queueing) at each rate for a bounded time: directly to the upstream and through the
  * proxy, non-streaming and streaming (time to the last byte), and through a bare relay in the proxy's process
  * (one more HTTP hop and nothing else: the floor on this machine). Latency is measured from the moment each
@@ -106,7 +107,7 @@ async function main() {
     );
 
     const body = (i: number, stream: boolean) =>
-      JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 12, user: `user${i % USERS}`, stream });
+      JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 12, user: `user${i % USERS}`, stream });
     const call = async (url: string, auth: string, i: number, stream: boolean) => {
       const res = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' }, body: body(i, stream) });
       await res.arrayBuffer();

@@ -36,6 +36,7 @@ export { commitDto, releaseDto, reservationDto, usageDto, type CommitDto, type R
 export {
   commitInputSchema,
   reserveInputSchema,
+  pricedUsageFacts,
   usageEventSchema,
   type CommitInput,
   type ReserveInput,
@@ -121,6 +122,11 @@ function checkReservationId(id: string): void {
   if (!RESERVATION_ID.safeParse(id).success) throw new AppError('not_found', 'Reservation not found');
 }
 
+/**
+ * Commits a reservation. A usage commit is priced now, unless `priced` brings its price already computed from
+ * the same catalog data (pricedUsageFacts with calculateCharge: the proxy prices a JSON answer in-process
+ * with what its hold looked up); the commit is the same request either way.
+ */
 export async function commitReservation(
   ctx: LedgerContext,
   orgId: string,
@@ -129,9 +135,11 @@ export async function commitReservation(
   actor: Actor,
   idempotency?: Idempotency,
   request?: RequestInfo,
+  priced?: { amount: bigint; facts: UsageFacts },
 ): Promise<CommitDto> {
   checkReservationId(reservationId);
-  const priced = input.usage ? await pricedUsage(ctx, orgId, input.usage) : undefined;
+  if (priced && !input.usage) throw new AppError('validation_failed', 'a priced commit needs its usage');
+  priced ??= input.usage ? await pricedUsage(ctx, orgId, input.usage) : undefined;
   const op: CommitOp = {
     type: 'commit',
     reservation_id: reservationId,

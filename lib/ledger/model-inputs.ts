@@ -114,19 +114,24 @@ export async function pricedUsage(
   at?: Date,
 ): Promise<{ amount: bigint; facts: UsageFacts }> {
   const priced = await priceUsage(ctx, orgId, usage, at);
+  return { amount: priced.amount, facts: pricedUsageFacts(usage, priced) };
+}
+
+/** The facts a priced usage record keeps: model, tokens, provider and the price versions it was priced by. */
+export function pricedUsageFacts(
+  usage: ModelUsage,
+  priced: { provider: string; price_version_id: string; org_price_version_id: string | null },
+): UsageFacts {
   return {
-    amount: priced.amount,
-    facts: {
-      model: usage.model,
-      provider: priced.provider,
-      input_tokens: usage.input_tokens,
-      output_tokens: usage.output_tokens,
-      cached_input_tokens: usage.cached_input_tokens,
-      cache_write_tokens: usage.cache_write_tokens,
-      reasoning_tokens: usage.reasoning_tokens,
-      price_version_id: priced.price_version_id,
-      org_price_version_id: priced.org_price_version_id,
-    },
+    model: usage.model,
+    provider: priced.provider,
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cached_input_tokens: usage.cached_input_tokens,
+    cache_write_tokens: usage.cache_write_tokens,
+    reasoning_tokens: usage.reasoning_tokens,
+    price_version_id: priced.price_version_id,
+    org_price_version_id: priced.org_price_version_id,
   };
 }
 

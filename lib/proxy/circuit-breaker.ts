@@ -70,6 +70,13 @@ const stateNames: Record<CircuitState, BreakerStateName> = {
   [CircuitState.Isolated]: 'open',
 };
 
+function isServerError(result: unknown): boolean {
+  if (!result || typeof result !== 'object') return false;
+  const r = result as { status?: unknown; statusCode?: unknown };
+  const status = typeof r.status === 'number' ? r.status : r.statusCode;
+  return typeof status === 'number' && status >= 500;
+}
+
 export class UpstreamBreakers {
   private readonly policies = new Map<string, CircuitBreakerPolicy>();
 
@@ -79,7 +86,7 @@ export class UpstreamBreakers {
     let policy = this.policies.get(upstream);
     if (!policy) {
       const { consecutiveFailures, errorRate, halfOpenAfterMs } = this.options;
-      policy = circuitBreaker(handleAll.orWhenResult((r) => r instanceof Response && r.status >= 500), {
+      policy = circuitBreaker(handleAll.orWhenResult(isServerError), {
         halfOpenAfter: halfOpenAfterMs,
         breaker: new EitherBreaker([
           new ConsecutiveBreaker(consecutiveFailures),
@@ -99,8 +106,11 @@ export class UpstreamBreakers {
     return policy ? stateNames[policy.state] : 'closed';
   }
 
-  /** Runs `call` through the upstream's breaker; throws CircuitOpenError without calling it when open. */
-  async run(upstream: string, call: () => Promise<Response>): Promise<Response> {
+  /**
+   * Runs `call` through the upstream's breaker; throws CircuitOpenError without calling it when open. An
+   * answer with a 5xx status (a Response, or Node's answer with its statusCode) counts as a failure.
+   */
+  async run<T>(upstream: string, call: () => Promise<T>): Promise<T> {
     try {
       return await this.policy(upstream).execute(call);
     } catch (err) {

@@ -34,8 +34,9 @@ afterAll(async () => {
 
 const client = (user?: string, key = org.keys.meter) =>
   new OpenAI({ apiKey: key, baseURL: proxy.baseUrl, maxRetries: 0, defaultHeaders: user ? { 'x-credits-user': user } : {} });
-const available = async (user: string) => parseCredits((await getBalance(proxy.ctx, org.id, user)).available);
-const activeHolds = () => database.db.reservation.count({ where: { orgId: org.id, status: 'active' } });
+// JSON answers are settled just after they leave: read the ledger once every settlement is committed.
+const available = async (user: string) => (await settlementsDone(), parseCredits((await getBalance(proxy.ctx, org.id, user)).available));
+const activeHolds = async () => (await settlementsDone(), database.db.reservation.count({ where: { orgId: org.id, status: 'active' } }));
 const messages = [{ role: 'user' as const, content: 'abcdefgh' }];
 
 describe('the proxy through the OpenAI SDK', () => {
@@ -175,7 +176,11 @@ describe('degradation when the credit database is unreachable', () => {
 
   beforeAll(async () => {
     outage = await startTestProxy(database.db, database.url, {
-      override: (deps) => ({ limiter: Object.assign(Object.create(Object.getPrototypeOf(deps.limiter)), deps.limiter, { admit: () => Promise.reject(down) }) }),
+      // The database is down for the rate limits and the ledger alike.
+      override: (deps) => ({
+        limiter: Object.assign(Object.create(Object.getPrototypeOf(deps.limiter)), deps.limiter, { admit: () => Promise.reject(down) }),
+        meter: { ...deps.meter, hold: () => Promise.reject(down) },
+      }),
     });
     open = await createTestOrg(database.db, 'fails-open');
     closed = await createTestOrg(database.db, 'fails-closed');

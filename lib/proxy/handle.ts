@@ -1,13 +1,20 @@
 /**
  * The OpenAI-compatible proxy's request flow: authenticate the API key (scope meter) -> parse the request and
- * name the end user -> choose the upstream -> rate limits -> hold credits -> forward -> settle. A completed
- * call is charged its usage; an upstream failure releases the hold; a client that leaves is charged what was
- * consumed (the usage the upstream sent, else the prompt and an estimate of the output streamed so far).
+ * name the end user -> choose the upstream -> rate limits and hold of credits, at once -> forward -> settle. A
+ * completed call is charged its usage; an upstream failure releases the hold; a client that leaves is charged
+ * what was consumed (the usage the upstream sent, else the prompt and an estimate of the output streamed so
+ * far).
  *
  * Answers carry `x-credits-charged` and `x-credits-remaining` (decimal credits). For JSON answers they are
- * exact. A stream's headers leave before its usage is known: there `x-credits-charged` is the hold (the most
- * the call can cost, settled to the real charge when the stream ends) and `x-credits-remaining` the balance
- * as it was after the hold; `x-credits-reservation` names the hold so the final charge can be looked up.
+ * exact: the charge is priced in-process from the usage, by the same prices and rates the hold was sized
+ * with, and the answer leaves at once with it and with the balance after the hold plus the part released;
+ * that exact charge is committed after the answer (the same usage record and receipt as a commit priced by
+ * the ledger), its settlement journaled first (settlement-journal.ts) so that a process dying in between
+ * loses nothing. A charge the hold does not cover is committed before the answer (it may be refused), and the
+ * headers then show the committed result. A stream's headers leave before its usage is known: there
+ * `x-credits-charged` is the hold (the most the call can cost, settled to the real charge when the stream
+ * ends, journaled the same way) and `x-credits-remaining` the balance as it was after the hold;
+ * `x-credits-reservation` names the hold so the final charge can be looked up.
  *
  * When the credit database cannot be reached, the org's degradation policy applies (degradation.ts).
  */
@@ -17,15 +24,17 @@ import { route, type RouteHandler } from '../http/route.ts';
 import { formatCredits } from '../money/credits.ts';
 import type { DbOrTx } from '../users/create-user.ts';
 import type { UpstreamBreakers } from './circuit-breaker.ts';
+import { admitAndHold } from './admit-and-hold.ts';
 import { isDatabaseUnavailable, type UnmeteredGuard } from './degradation.ts';
 import { ClientAbortedError, forward, type Forwarded, type StreamEnd } from './forward.ts';
-import type { MeteredUsage, MeterInfo, ProxyEndpoint, ProxyMeter } from './meter.ts';
+import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, ProxyEndpoint, ProxyMeter } from './meter.ts';
 import { listProxyModels } from './models.ts';
 import { openAiErrorResponse } from './openai-errors.ts';
 import { authenticateProxyRequest } from './proxy-auth.ts';
 import type { Admission, ProxyRateLimiter } from './rate-limits.ts';
 import { parseProxyRequest, type ProxyRequest } from './request.ts';
 import { rememberedProxySettings, type ProxySettings } from './settings.ts';
+import type { SettlementJournal } from './settlement-journal.ts';
 import { upstreamErrorResponse, usageOfJson } from './upstream-answers.ts';
 import { resolveUpstream, type UpstreamSource } from './upstream-routing.ts';
 import type { Upstream } from './upstreams.ts';
@@ -37,6 +46,8 @@ export type ProxyDeps = {
   upstreams: UpstreamSource;
   breakers: UpstreamBreakers;
   unmetered: UnmeteredGuard;
+  /** Settlements owed after their answer, until they are committed. */
+  settlements: SettlementJournal;
   timeoutMs: number;
   /** Output tokens assumed for the token rate limits when a request sets no max_tokens. */
   defaultMaxOutputTokens: number;
@@ -83,22 +94,15 @@ export function proxyRoute(endpoint: ProxyEndpoint | 'models', deps: ProxyDeps |
         throw isDatabaseUnavailable(err) ? unavailable() : err;
       }
       if (principal.fromOutageMemory) return await forwardUnmetered(call, settings, 'api key verified from memory');
-      let admission: Admission;
-      let hold: Awaited<ReturnType<ProxyMeter['hold']>>;
+      let admitted: { admission: Admission; hold: MeterHold };
       try {
-        admission = await d.limiter.admit(settings.limits, { orgId, apiKeyId: info.apiKeyId, user: request.user }, request.tokenEstimate);
-        try {
-          hold = await d.meter.hold(orgId, request.user, request.meterRequest, info);
-        } catch (err) {
-          await d.limiter.finish(admission, 0).catch(() => {});
-          throw err;
-        }
+        admitted = await admitAndHold(d, settings.limits, { orgId, apiKeyId: info.apiKeyId, user: request.user }, request, info, log);
       } catch (err) {
         if (isDatabaseUnavailable(err)) return await forwardUnmetered(call, settings, 'credit database unreachable');
         throw err;
       }
       d.unmetered.recovered(orgId);
-      return await forwardMetered(call, admission, hold);
+      return await forwardMetered(call, admitted.admission, admitted.hold);
     } catch (err) {
       if (err instanceof ClientAbortedError) return new Response(null, { status: 499 });
       if (!isAppError(err)) log.error({ err }, 'proxy request failed');
@@ -142,17 +146,21 @@ function streamConsumption(call: Call, end: StreamEnd): MeteredUsage {
   return { model: call.request.model, ...(end.usage ?? { input_tokens: call.request.inputEstimate, output_tokens: end.estimatedOutputTokens }) };
 }
 
-async function forwardMetered(call: Call, admission: Admission, hold: Awaited<ReturnType<ProxyMeter['hold']>>): Promise<Response> {
+async function forwardMetered(call: Call, admission: Admission, hold: MeterHold): Promise<Response> {
   const { d, orgId, info, log } = call;
   const cancel = async () => {
     await d.meter.cancel(orgId, hold.reservationId, info).catch((err) => log.error({ err, event: 'proxy.cancel_failed', reservationId: hold.reservationId }, 'could not release a hold'));
   };
   const finishLimits = (tokens: number) => d.limiter.finish(admission, tokens).catch((err) => log.error({ err }, 'could not end a rate-limit admission'));
-  const settle = async (usage: MeteredUsage) => {
+  const settle = async (usage: MeteredUsage, quote?: MeterQuote, journaled = false) => {
     try {
-      return await d.meter.settle(orgId, hold.reservationId, usage, info);
+      const settled = await d.meter.settle(orgId, hold.reservationId, usage, info, quote);
+      if (journaled) d.settlements.resolved(true);
+      return settled;
     } catch (err) {
-      // The hold stays until it expires; the usage is logged so it can be charged.
+      // A refusal is final; anything else leaves the journal line (when there is one) to reconcile. Without a
+      // line the hold stays until it expires, and the usage is logged so it can be charged.
+      if (journaled) d.settlements.resolved(isAppError(err));
       log.error({ err, event: 'proxy.settle_failed', reservationId: hold.reservationId, usage }, 'could not settle a proxied request');
       return null;
     }
@@ -173,10 +181,18 @@ async function forwardMetered(call: Call, admission: Admission, hold: Awaited<Re
   }
   if (result.kind === 'json') {
     const usage: MeteredUsage = { model: call.request.model, ...(result.usage ?? usageOfJson(result.text, call.request.inputEstimate)) };
+    const headers = new Headers(result.headers);
+    const quote = withinHold(hold, usage);
+    if (quote && journal(call, hold, usage, quote)) {
+      // The answer names the quoted charge at once; the commit of exactly it and the count of the real tokens follow.
+      track(settle(usage, quote, true).then(() => finishLimits(totalTokens(usage))));
+      headers.set('x-credits-charged', formatCredits(quote.charged));
+      headers.set('x-credits-remaining', formatCredits(quote.remaining));
+      return new Response(result.text, { status: result.status, headers });
+    }
     const settled = await settle(usage);
     // Counting the real tokens need not delay the answer.
     track(finishLimits(totalTokens(usage)));
-    const headers = new Headers(result.headers);
     if (settled) {
       headers.set('x-credits-charged', formatCredits(settled.charged));
       headers.set('x-credits-remaining', formatCredits(settled.remaining));
@@ -191,7 +207,8 @@ async function forwardMetered(call: Call, admission: Admission, hold: Awaited<Re
       clearInterval(renew);
       if (end.kind === 'completed' || end.kind === 'client_aborted') {
         const usage = streamConsumption(call, end);
-        await settle(usage);
+        const quote = withinHold(hold, usage) ?? undefined;
+        await settle(usage, quote, journal(call, hold, usage, quote ?? null));
         await finishLimits(totalTokens(usage));
       } else {
         await cancel();
@@ -204,6 +221,32 @@ async function forwardMetered(call: Call, admission: Admission, hold: Awaited<Re
   headers.set('x-credits-remaining', formatCredits(hold.remaining));
   headers.set('x-credits-reservation', hold.reservationId);
   return new Response(result.body, { status: result.status, headers });
+}
+
+/** The in-process quote of the usage when it is within the hold (a charge above it may be refused). */
+function withinHold(hold: MeterHold, usage: MeteredUsage): MeterQuote | null {
+  const quote = hold.quote?.(usage) ?? null;
+  return quote && quote.charged <= hold.amount ? quote : null;
+}
+
+/** Appends the settlement owed to the journal; false (logged) when it could not be written. */
+function journal(call: Call, hold: MeterHold, usage: MeteredUsage, quote: MeterQuote | null): boolean {
+  try {
+    call.d.settlements.append({
+      at: new Date().toISOString(),
+      orgId: call.orgId,
+      reservationId: hold.reservationId,
+      requestId: call.info.requestId,
+      apiKeyId: call.info.apiKeyId,
+      endpoint: call.info.endpoint,
+      usage,
+      quote: quote && { charged: quote.charged.toString(), terms: quote.terms },
+    });
+    return true;
+  } catch (err) {
+    call.log.error({ err, event: 'proxy.settlement_journal_failed', reservationId: hold.reservationId }, 'could not journal a settlement');
+    return false;
+  }
 }
 
 async function forwardUnmetered(call: Call, settings: ProxySettings, reason: string): Promise<Response> {

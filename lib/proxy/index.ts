@@ -6,7 +6,7 @@
  * - Upstreams: the configured default and each org's own (proxy_upstreams), their API keys sealed with
  *   AES-256-GCM under a master key whose id is stored with each value; routing of a model to the upstream
  *   whose patterns match it most closely.
- * - Forwarding: one circuit breaker per upstream, keep-alive fetch, streams passed on event by event with
+ * - Forwarding: one circuit breaker per upstream, keep-alive http(s) agents, streams passed on event by event with
  *   the final usage asked from the upstream, timeouts, client disconnects.
  * - Rate limits (proxy_rate_windows, proxy_concurrency_slots) and per-org settings (proxy_settings,
  *   proxy_key_limits), the degradation policy and the journal of unmetered requests.
@@ -15,8 +15,9 @@
  * - Every request that reaches an upstream metered has exactly one hold, resolved exactly once: settled with
  *   the usage (completed, or the consumed part when the client left) or cancelled (upstream failure, nothing
  *   forwarded). A hold whose settlement could not be written expires by the ledger's own rules.
- * - A request refused (validation, rate limit, credits) reaches no upstream; one refused by a rate limit
- *   leaves no count behind, one refused for credits counts as a request that used no tokens.
+ * - A request refused (validation, rate limit, credits) reaches no upstream. The admission and the hold are
+ *   asked for at once: one refused by a rate limit leaves no count behind and its hold is released without a
+ *   usage record; one refused for credits counts as a request that used no tokens.
  * - Stored upstream keys never leave the module in a view; only their last four characters do.
  * - Errors have OpenAI's shape; statuses come from the one code table of lib/http/errors.ts.
  *

@@ -28,16 +28,38 @@ export type MeteredUsage = {
 /** Who and what a metering call is for: audit trail, metadata and idempotency of the ledger entries. */
 export type MeterInfo = { apiKeyId: string; requestId: string; endpoint: ProxyEndpoint };
 
-export type MeterHold = { reservationId: string; amount: bigint; remaining: bigint };
+/** A charge priced in-process by the prices and rates the hold was sized with, before it is committed. */
+export type MeterQuote = {
+  charged: bigint;
+  /** The balance once the charge is committed: the balance after the hold plus the part of it released. */
+  remaining: bigint;
+  /** What the meter needs to commit exactly this charge later; plain JSON (it is journaled). */
+  terms: Record<string, string | null>;
+};
+
+export type MeterHold = {
+  reservationId: string;
+  amount: bigint;
+  remaining: bigint;
+  /** The charge of `usage`, priced in-process; null when the meter cannot tell without the database. */
+  quote?(usage: MeteredUsage): MeterQuote | null;
+};
 export type MeterSettlement = { charged: bigint; remaining: bigint };
 
 export type ProxyMeter = {
   /** Holds the most the request may cost; AppError insufficient_credits (402) when the user cannot pay it. */
   hold(orgId: string, user: string, request: MeterRequest, info: MeterInfo): Promise<MeterHold>;
-  /** Charges the usage against the hold and releases the rest. */
-  settle(orgId: string, reservationId: string, usage: MeteredUsage, info: MeterInfo): Promise<MeterSettlement>;
-  /** Releases the hold in full: the request consumed nothing. */
-  cancel(orgId: string, reservationId: string, info: MeterInfo): Promise<void>;
+  /**
+   * Charges the usage against the hold and releases the rest: exactly the quote's charge when one is given
+   * (a quote of this hold for this usage), else priced now. The same settlement repeated returns the first.
+   */
+  settle(orgId: string, reservationId: string, usage: MeteredUsage, info: MeterInfo, quote?: Pick<MeterQuote, 'charged' | 'terms'>): Promise<MeterSettlement>;
+  /**
+   * Releases the hold in full: the request consumed nothing. `failed` (the default): it was forwarded and
+   * failed, and its usage record says so; `refused`: it was never forwarded (a rate limit refused it), so it
+   * leaves no usage record.
+   */
+  cancel(orgId: string, reservationId: string, info: MeterInfo, outcome?: 'failed' | 'refused'): Promise<void>;
   /**
    * The price of usage without the database, from what the meter already knows (its price catalog in
    * memory), or null when it cannot tell. Needed only when an org fails open while the database is

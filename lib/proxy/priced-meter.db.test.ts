@@ -42,7 +42,8 @@ afterAll(async () => {
 
 const client = (user: string) =>
   new OpenAI({ apiKey: org.keys.meter, baseURL: proxy.baseUrl, maxRetries: 0, defaultHeaders: { 'x-credits-user': user } });
-const available = async (user: string) => parseCredits((await getBalance(proxy.ctx, org.id, user)).available);
+// JSON answers are settled just after they leave: read the ledger once every settlement is committed.
+const available = async (user: string) => (await settlementsDone(), parseCredits((await getBalance(proxy.ctx, org.id, user)).available));
 
 describe('the priced proxy meter', () => {
   it('charges the catalog price of the reported usage and records the request', async () => {
@@ -51,8 +52,10 @@ describe('the priced proxy meter', () => {
     const usage = { model: MODEL, input_tokens: data.usage!.prompt_tokens, output_tokens: data.usage!.completion_tokens };
     const priced = await priceUsage(proxy.ctx, org.id, usage);
     expect(priced.amount).toBeGreaterThan(0n);
+    // Named in the answer before it is committed, priced in-process: the same charge the ledger prices.
     expect(parseCredits(response.headers.get('x-credits-charged')!)).toBe(priced.amount);
     expect(await available('ada')).toBe(before - priced.amount);
+    expect(parseCredits(response.headers.get('x-credits-remaining')!)).toBe(before - priced.amount);
 
     const records = await database.db.usageRecord.findMany({ where: { orgId: org.id, model: MODEL } });
     expect(records).toHaveLength(1);

@@ -3,7 +3,9 @@
  * request is priced exactly like a backend's own priced reserve and commit — the hold at the estimate of the
  * request (tokenizer count, org margin, output limited by max_tokens, the model's maximum and the org cap), the
  * charge at the usage the upstream reported, both by the org's price version in force, with one usage record
- * per request (API key, request id, status) written in the charge's transaction.
+ * per request (API key, request id, status) written in the charge's transaction. A hold also quotes the charge
+ * of a usage in-process, by the same price and rates it was sized with (calculateCharge, as the ledger's own
+ * pricing does); settling with that quote commits exactly it, with the same usage record.
  *
  * For orgs that fail open while the database is unreachable, it also remembers, per org and model, the price
  * and rates of its last successful hold, and prices the unmetered request with them (null when it never priced
@@ -11,7 +13,7 @@
  */
 import { AppError, validationError } from '../http/errors.ts';
 import type { LedgerContext } from '../ledger/context.ts';
-import { commitInputSchema, commitReservation, releaseReservation, reserveCredits, reserveInputSchema } from '../ledger/metering.ts';
+import { commitInputSchema, commitReservation, pricedUsageFacts, releaseReservation, reserveCredits, reserveInputSchema } from '../ledger/metering.ts';
 import { parseCredits } from '../money/credits.ts';
 import { calculateCharge, findModelPrice, pricingAsOf } from '../pricing/index.ts';
 import type { ModelPriceData, OrgRates } from '../pricing/calculate.ts';
@@ -37,21 +39,45 @@ function estimateOf(request: MeterRequest) {
   return { input_tokens: 0, ...max };
 }
 
+type Terms = { price: ModelPriceData; rates: OrgRates; orgPriceVersionId: string | null };
 type Remembered = { price: ModelPriceData; rates: OrgRates; at: number };
 
 /** How often the price kept for offline pricing is refreshed per org and model. */
 const REMEMBER_MS = 30_000;
 
+function tokensOf(usage: MeteredUsage) {
+  return {
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cached_input_tokens: usage.cached_input_tokens ?? 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: usage.reasoning_tokens ?? 0,
+  };
+}
+
+/** The charge of `usage` by `terms`, or null when the usage cannot be priced (its token kinds do not add up). */
+function chargeOf(terms: Pick<Terms, 'price' | 'rates'>, usage: MeteredUsage): bigint | null {
+  try {
+    return calculateCharge(terms.price, terms.rates, tokensOf(usage)).amount;
+  } catch {
+    return null;
+  }
+}
+
 export function pricedMeter(ctx: LedgerContext): ProxyMeter {
   const lastPrices = new Map<string, Remembered>();
-  const remember = async (orgId: string, model: string) => {
-    const key = `${orgId}:${model}`;
-    if (Date.now() - (lastPrices.get(key)?.at ?? 0) < REMEMBER_MS) return;
+  // The lookups the hold's estimate makes, answered from the pricing cache (catalog.ts).
+  const termsOf = async (orgId: string, model: string): Promise<Terms> => {
     const at = ctx.now?.() ?? new Date();
     const pricing = await pricingAsOf(ctx, orgId, at);
     const price = await findModelPrice(ctx, orgId, model, { at, pricing });
+    return { price, rates: pricing.rates, orgPriceVersionId: pricing.org?.id ?? null };
+  };
+  const remember = (orgId: string, model: string, terms: Terms) => {
+    const key = `${orgId}:${model}`;
+    if (Date.now() - (lastPrices.get(key)?.at ?? 0) < REMEMBER_MS) return;
     if (lastPrices.size >= 10_000) lastPrices.clear();
-    lastPrices.set(key, { price, rates: pricing.rates, at: Date.now() });
+    lastPrices.set(key, { price: terms.price, rates: terms.rates, at: Date.now() });
   };
 
   return {
@@ -72,12 +98,28 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
         undefined,
         { request_id: info.requestId },
       );
-      // The lookups the hold just made, answered from the pricing cache, at most every REMEMBER_MS.
-      await remember(orgId, request.model).catch(() => {});
-      return { reservationId: held.id, amount: parseCredits(held.amount), remaining: parseCredits(held.balance.available) };
+      const amount = parseCredits(held.amount);
+      const remaining = parseCredits(held.balance.available);
+      const terms = await termsOf(orgId, request.model).catch(() => null);
+      if (terms) remember(orgId, request.model, terms);
+      return {
+        reservationId: held.id,
+        amount,
+        remaining,
+        quote(usage) {
+          const charged = terms ? chargeOf(terms, usage) : null;
+          if (!terms || charged === null) return null;
+          return {
+            charged,
+            // Released credits return to whoever funded the hold; the member's own balance only when it did.
+            remaining: held.funded_by === 'user' ? remaining + amount - charged : remaining,
+            terms: { provider: terms.price.provider, price_version_id: terms.price.priceVersionId, org_price_version_id: terms.orgPriceVersionId },
+          };
+        },
+      };
     },
 
-    async settle(orgId, reservationId, usage, info) {
+    async settle(orgId, reservationId, usage, info, quote) {
       const input = commitInputSchema.safeParse({
         usage: {
           model: usage.model,
@@ -96,13 +138,14 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
         actor(info),
         undefined,
         { request_id: info.requestId, status: 'ok' },
+        quote && { amount: quote.charged, facts: pricedUsageFacts(input.data.usage!, quotedTerms(quote.terms)) },
       );
       return { charged: parseCredits(done.charged), remaining: parseCredits(done.balance.available) };
     },
 
-    async cancel(orgId, reservationId, info) {
+    async cancel(orgId, reservationId, info, outcome = 'failed') {
       try {
-        await releaseReservation(ctx, orgId, reservationId, actor(info), undefined, { request_id: info.requestId, status: 'error' });
+        await releaseReservation(ctx, orgId, reservationId, actor(info), undefined, outcome === 'failed' ? { request_id: info.requestId, status: 'error' } : undefined);
       } catch (err) {
         // Already settled or released (a repeated cancel) is fine; anything else is not.
         if (!(err instanceof AppError && err.code.startsWith('reservation_'))) throw err;
@@ -111,16 +154,16 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
 
     priceOffline(orgId, usage: MeteredUsage) {
       const known = lastPrices.get(`${orgId}:${usage.model}`);
-      if (!known) return null;
-      return calculateCharge(known.price, known.rates, {
-        input_tokens: usage.input_tokens,
-        output_tokens: usage.output_tokens,
-        cached_input_tokens: usage.cached_input_tokens ?? 0,
-        cache_write_tokens: 0,
-        reasoning_tokens: usage.reasoning_tokens ?? 0,
-      }).amount;
+      return known ? chargeOf(known, usage) : null;
     },
   };
+}
+
+/** The price versions of a quote, as a usage record names them. */
+function quotedTerms(terms: Record<string, string | null>) {
+  const { provider, price_version_id, org_price_version_id } = terms;
+  if (typeof provider !== 'string' || typeof price_version_id !== 'string') throw new AppError('validation_failed', 'The quote names no price version');
+  return { provider, price_version_id, org_price_version_id: typeof org_price_version_id === 'string' ? org_price_version_id : null };
 }
 
 const holder = globalThis as unknown as { __creditsPricedMeter?: ProxyMeter };

@@ -2,14 +2,17 @@
  * Rate limits of proxied requests, per API key and per end user: requests per minute, tokens per minute and
  * requests in flight. The counting is in PostgreSQL (the functions proxy_admit, proxy_finish and
  * proxy_extend_slots of the proxy migration), so the limits hold across every app instance on one database;
- * each call is one statement. Tokens are admitted at an estimate (prompt plus the most the reply may use) and
- * corrected to the real use when the request ends. A request in flight holds a slot with a lease that is
- * extended while it runs: when an instance dies its slots free themselves after the lease.
+ * each call is one statement, and under load the admissions (and the ends) that wait for the previous
+ * statement share the next one (proxy_admit_batch and proxy_finish_batch; statement-batcher.ts). Tokens are
+ * admitted at an estimate (prompt plus the most the reply may use) and corrected to the real use when the
+ * request ends. A request in flight holds a slot with a lease that is extended while it runs: when an
+ * instance dies its slots free themselves after the lease.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../http/errors.ts';
 import type { SqlRunner } from '../ledger/apply.ts';
 import type { ProxyLimits } from './settings.ts';
+import { StatementBatcher } from './statement-batcher.ts';
 
 export type RateLimitSubject = { orgId: string; apiKeyId: string; user: string };
 
@@ -49,29 +52,61 @@ function describeBucket(bucket: string): string {
   return `${bucket.startsWith('key:') ? 'API key' : 'user'} limit of ${kind}`;
 }
 
+type AdmitCall = { buckets: string[]; amounts: number[]; limits: number[]; slot: string; slot_buckets: string[]; slot_limits: number[]; lease: number };
+type FinishCall = { slot: string; window: string; buckets: string[]; adjust: number[] };
+type AdmitResult = { admitted: true; window: string } | { admitted: false; bucket: string; retry_after_ms: number };
+
+const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+
 export class ProxyRateLimiter {
+  private readonly admissions: StatementBatcher<AdmitCall, AdmitResult>;
+  private readonly ends: StatementBatcher<FinishCall, void>;
+
   constructor(
     private readonly run: SqlRunner,
     private readonly leaseSeconds = DEFAULT_LEASE_SECONDS,
-  ) {}
+  ) {
+    // Under load, admissions (and ends) waiting for the previous statement go together in the next one.
+    this.admissions = new StatementBatcher(
+      async (a) => {
+        const [row] = await run('SELECT proxy_admit($1::text[], $2::bigint[], $3::bigint[], $4::uuid, $5::text[], $6::bigint[], $7) AS r', [
+          a.buckets,
+          a.amounts,
+          a.limits,
+          a.slot,
+          a.slot_buckets,
+          a.slot_limits,
+          a.lease,
+        ]);
+        return json<AdmitResult>(row.r);
+      },
+      async (calls) => json<AdmitResult[]>((await run('SELECT proxy_admit_batch($1::jsonb) AS r', [JSON.stringify(calls)]))[0].r),
+    );
+    this.ends = new StatementBatcher(
+      async (f) => {
+        await run('SELECT proxy_finish($1::uuid, $2::timestamptz, $3::text[], $4::bigint[])', [f.slot, f.window, f.buckets, f.adjust]);
+      },
+      async (calls) => {
+        await run('SELECT proxy_finish_batch($1::jsonb)', [JSON.stringify(calls)]);
+        return calls.map(() => undefined);
+      },
+    );
+  }
 
   /** Admits the request or throws AppError rate_limited with `retryAfterSeconds`. */
   async admit(limits: ProxyLimits, subject: RateLimitSubject, estimatedTokens: number): Promise<Admission> {
     const tokens = Math.max(0, Math.ceil(estimatedTokens));
     const { windows, slots } = buckets(limits, subject, tokens);
     const slot = randomUUID();
-    const [row] = await this.run('SELECT proxy_admit($1::text[], $2::bigint[], $3::bigint[], $4::uuid, $5::text[], $6::bigint[], $7) AS r', [
-      windows.map((b) => b.name),
-      windows.map((b) => b.amount),
-      windows.map((b) => b.limit),
+    const result = await this.admissions.submit({
+      buckets: windows.map((b) => b.name),
+      amounts: windows.map((b) => b.amount),
+      limits: windows.map((b) => b.limit),
       slot,
-      slots.map((b) => b.name),
-      slots.map((b) => b.limit),
-      this.leaseSeconds,
-    ]);
-    const result = (typeof row.r === 'string' ? JSON.parse(row.r) : row.r) as
-      | { admitted: true; window: string }
-      | { admitted: false; bucket: string; retry_after_ms: number };
+      slot_buckets: slots.map((b) => b.name),
+      slot_limits: slots.map((b) => b.limit),
+      lease: this.leaseSeconds,
+    });
     if (!result.admitted) {
       const retryAfterSeconds = Math.max(1, Math.ceil(Number(result.retry_after_ms) / 1000));
       throw new AppError('rate_limited', `Rate limit reached: ${describeBucket(result.bucket)}. Retry after ${retryAfterSeconds} s.`, {
@@ -87,12 +122,12 @@ export class ProxyRateLimiter {
   /** Ends the request: frees its slots and counts the tokens it really used instead of the estimate. */
   async finish(admission: Admission, usedTokens: number): Promise<void> {
     const used = Math.max(0, Math.ceil(usedTokens));
-    await this.run('SELECT proxy_finish($1::uuid, $2::timestamptz, $3::text[], $4::bigint[])', [
-      admission.slot,
-      admission.window,
-      admission.tokenBuckets.map((b) => b.name),
-      admission.tokenBuckets.map((b) => used - b.amount),
-    ]);
+    await this.ends.submit({
+      slot: admission.slot,
+      window: admission.window,
+      buckets: admission.tokenBuckets.map((b) => b.name),
+      adjust: admission.tokenBuckets.map((b) => used - b.amount),
+    });
   }
 
   /** Extends the lease of a long request's slots. */

@@ -1,8 +1,9 @@
 /**
  * The proxy's wiring in the app process, from configuration: the default upstream (LLM_UPSTREAM_BASE_URL and
  * LLM_UPSTREAM_API_KEY), the keyring of sealed upstream keys, circuit breakers and rate limits over the
- * process's database pool, and the unmetered journal in the data folder. The meter is passed in: route
- * handlers call `proxyRoute(endpoint, () => getProxyDeps(meter))`, so nothing connects before first use.
+ * process's database pool, and the journals of unmetered requests and of settlements owed, in the data
+ * folder. The meter is passed in: route handlers call `proxyRoute(endpoint, () => getProxyDeps(meter))`, so
+ * nothing connects before first use.
  */
 import path from 'node:path';
 import { getDb } from '../db/client.ts';
@@ -13,6 +14,8 @@ import { pgRunner } from '../ledger/apply.ts';
 import { getLedgerContext } from '../ledger/context.ts';
 import { UpstreamBreakers } from './circuit-breaker.ts';
 import { UnmeteredGuard } from './degradation.ts';
+import { SettlementJournal } from './settlement-journal.ts';
+import { describeSettlementReport, reconcileSettlementDir } from './settlement-reconcile.ts';
 import type { ProxyDeps } from './handle.ts';
 import { getKeyring } from './keyring.ts';
 import type { ProxyMeter } from './meter.ts';
@@ -24,6 +27,11 @@ import { defaultUpstreamFrom } from './upstream-routing.ts';
 export const UPSTREAM_TIMEOUT_MS = 120_000;
 /** Output tokens assumed for the token rate limits when a request sets no max_tokens. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
+/** Where each app process journals the settlements it owes (settlement-journal.ts). */
+export function settlementJournalDir(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'proxy-settlements');
+}
 
 const holder = globalThis as unknown as { __creditsProxy?: Map<ProxyMeter, ProxyDeps> };
 
@@ -44,10 +52,20 @@ export function getProxyDeps(meter: ProxyMeter): ProxyDeps {
       },
       breakers: new UpstreamBreakers(),
       unmetered: new UnmeteredGuard(path.join(path.resolve(env.DATA_DIR), 'proxy-unmetered.jsonl'), logger),
+      settlements: new SettlementJournal(settlementJournalDir(env.DATA_DIR)),
       timeoutMs: UPSTREAM_TIMEOUT_MS,
       defaultMaxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS,
     };
     holder.__creditsProxy.set(meter, deps);
+    // Settlements that stopped processes journaled and may not have committed, before their holds expire.
+    reconcileSettlementDir(meter, deps.settlements.dir, { onlyStopped: true }).then(
+      (report) => {
+        if (report.settled + report.refused.length + report.failed.length + report.unreadable > 0) {
+          logger.warn({ event: 'proxy.settlements_reconciled', ...report }, describeSettlementReport(report));
+        }
+      },
+      (err: unknown) => logger.error({ err, event: 'proxy.settlements_reconcile_failed' }, 'could not reconcile journaled settlements'),
+    );
   }
   return deps;
 }

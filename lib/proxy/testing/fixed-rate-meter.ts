@@ -28,10 +28,19 @@ export function fixedRateMeter(ctx: LedgerContext, rates: FixedRates): ProxyMete
       });
       const amount = estimate > 0n ? estimate : 1n;
       const held = await reserveCredits(ctx, orgId, { user, amount, metadata: { model: request.model, request_id: info.requestId, endpoint: info.endpoint } }, actor(info));
-      return { reservationId: held.id, amount, remaining: parseCredits(held.balance.available) };
+      const remaining = parseCredits(held.balance.available);
+      return {
+        reservationId: held.id,
+        amount,
+        remaining,
+        quote(usage) {
+          const charged = priceAtFixedRates(rates, usage);
+          return { charged, remaining: held.funded_by === 'user' ? remaining + amount - charged : remaining, terms: {} };
+        },
+      };
     },
-    async settle(orgId, reservationId, usage, info) {
-      const amount = priceAtFixedRates(rates, usage);
+    async settle(orgId, reservationId, usage, info, quote) {
+      const amount = quote?.charged ?? priceAtFixedRates(rates, usage);
       const done = await commitReservation(ctx, orgId, reservationId, { amount, metadata: { ...usage, request_id: info.requestId } }, actor(info));
       return { charged: parseCredits(done.charged), remaining: parseCredits(done.balance.available) };
     },

@@ -1,8 +1,10 @@
 /**
  * A whole proxy for tests and benchmarks: the fake upstream as the default upstream, the proxy routes served
- * on 127.0.0.1 (ephemeral port) over a database, metered by the fixed-rate meter through the real ledger.
+ * on 127.0.0.1 (ephemeral port) over a database, metered through the real ledger by the fixed-rate meter or
+ * the one given (the production priced meter, say).
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Db } from '../../db/client.ts';
@@ -13,6 +15,7 @@ import { LedgerCoalescer } from '../../ledger/coalescer.ts';
 import type { LedgerContext } from '../../ledger/context.ts';
 import { type BreakerOptions, defaultBreakerOptions, UpstreamBreakers } from '../circuit-breaker.ts';
 import { UnmeteredGuard } from '../degradation.ts';
+import { SettlementJournal } from '../settlement-journal.ts';
 import { proxyRoute, type ProxyDeps } from '../handle.ts';
 import type { ProxyMeter } from '../meter.ts';
 import { ProxyRateLimiter } from '../rate-limits.ts';
@@ -41,6 +44,8 @@ export type TestProxyOptions = {
   meter?: (ctx: LedgerContext) => ProxyMeter;
   timeoutMs?: number;
   poolSize?: number;
+  /** Serve the routes as the production server does (lib/http/fast-dispatch.ts) instead of as Next.js does. */
+  direct?: boolean;
 };
 
 export async function startTestProxy(db: Db, url: string, options: TestProxyOptions = {}): Promise<TestProxy> {
@@ -60,6 +65,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
     },
     breakers: new UpstreamBreakers(options.breaker ?? defaultBreakerOptions),
     unmetered: new UnmeteredGuard(journalFile, logger),
+    settlements: new SettlementJournal(path.join(os.tmpdir(), `credits-settlements-${randomBytes(6).toString('hex')}`)),
     timeoutMs: options.timeoutMs ?? 10_000,
     defaultMaxOutputTokens: 1000,
   };
@@ -69,7 +75,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
     '/v1/completions': proxyRoute('completions', deps),
     '/v1/embeddings': proxyRoute('embeddings', deps),
     '/v1/models': proxyRoute('models', deps),
-  });
+  }, { direct: options.direct });
   return {
     baseUrl: `${served.url}/v1`,
     fake,
@@ -80,6 +86,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
       await served.close();
       await fake.close();
       await pool.end();
+      rmSync(base.settlements.dir, { recursive: true, force: true });
     },
   };
 }

@@ -2,9 +2,11 @@
  * Serves fetch-style route handlers on node:http at 127.0.0.1 with an ephemeral port, the way Next.js hands
  * requests to them: a Request whose signal aborts when the client goes away, and a streamed Response body
  * that is cancelled when the connection closes. For tests and benchmarks of the proxy without Next.js.
+ * `direct: true` serves them as the production server does instead (lib/http/fast-dispatch.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFastDispatch, type FastRoute } from '../../http/fast-dispatch.ts';
 import type { RouteHandler } from '../../http/route.ts';
 
 export type Served = { url: string; close(): Promise<void> };
@@ -47,15 +49,26 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   }
 }
 
-/** `routes` maps a path to its handler. */
-export async function serveRoutes(routes: Record<string, RouteHandler>): Promise<Served> {
+function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error', code: null, param: null } }));
+}
+
+/** `routes` maps a path to its handler (GET for paths ending in /models, else POST when `direct`). */
+export async function serveRoutes(routes: Record<string, RouteHandler>, options: { direct?: boolean } = {}): Promise<Served> {
   let base = '';
+  const fast = options.direct
+    ? Object.entries(routes).map(([path, handler]): FastRoute => ({ method: path.endsWith('/models') ? 'GET' : 'POST', path, handler }))
+    : null;
+  let dispatch: ReturnType<typeof createFastDispatch> | null = null;
   const server = createServer(async (req, res) => {
-    const handler = routes[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!handler) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error', code: null, param: null } }));
+    if (fast) {
+      dispatch ??= createFastDispatch(fast, base);
+      if (!dispatch(req, res)) notFound(res);
+      return;
     }
+    const handler = routes[new URL(req.url ?? '/', 'http://x').pathname];
+    if (!handler) return notFound(res);
     try {
       const request = await toRequest(req, res, base);
       await writeResponse(await handler(request, { params: Promise.resolve({}) }), res);

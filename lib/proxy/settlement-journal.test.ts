@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type PendingSettlement, SettlementJournal } from './settlement-journal.ts';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function journal(compactBytes: number): SettlementJournal {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'settlements-'));
+  dirs.push(dir);
+  return new SettlementJournal(path.join(dir, 'journal'), compactBytes);
+}
+
+const entry = (n: number): PendingSettlement => ({
+  at: new Date(0).toISOString(),
+  orgId: 'org',
+  reservationId: `r${n}`,
+  requestId: `q${n}`,
+  apiKeyId: 'key',
+  endpoint: 'chat.completions',
+  usage: { model: 'gpt-test', input_tokens: 1, output_tokens: 2 },
+  quote: { charged: '70', terms: {} },
+});
+const lines = (j: SettlementJournal) => readFileSync(j.file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as PendingSettlement);
+
+describe('SettlementJournal', () => {
+  it('has every appended line in its file once append returns', () => {
+    const j = journal(1 << 20);
+    for (const n of [1, 2, 3]) j.append(entry(n));
+    expect(lines(j).map((e) => e.reservationId)).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('empties its file once nothing is pending past its size, and not while a line is', () => {
+    const j = journal(10);
+    j.append(entry(1));
+    j.append(entry(2));
+    j.resolved(true);
+    expect(lines(j)).toHaveLength(2);
+    j.resolved(true);
+    expect(lines(j)).toHaveLength(0);
+    j.append(entry(3));
+    expect(lines(j).map((e) => e.reservationId)).toEqual(['r3']);
+  });
+
+  it('keeps its file for reconcile once a settlement failed other than by a refusal', () => {
+    const j = journal(10);
+    j.append(entry(1));
+    j.resolved(false);
+    j.append(entry(2));
+    j.resolved(true);
+    expect(lines(j).map((e) => e.reservationId)).toEqual(['r1', 'r2']);
+  });
+});
