@@ -38,6 +38,8 @@ export const envSchema = z.object({
   INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 7),
   /** Size of the database connection pool of one app process. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** Batches of one org's ledger operations in the database at once, per app process (see coalescer.ts). */
+  LEDGER_LANES: z.coerce.number().int().min(1).max(64).default(1),
   /** Bearer token for GET /api/metrics. Unset: metrics are served to loopback only. */
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   /** The proxy's default OpenAI-compatible upstream (orgs may add their own in the dashboard). */

@@ -5,9 +5,13 @@
  * which is what lets one hot account go faster than one conditional UPDATE per step.
  *
  * Lanes: each org has `lanes` independent queues and an account always maps to the same lane, so the
- * operations of one account keep their order and batch together, while other accounts run in parallel.
+ * operations of one account keep their order and batch together. One lane per org (the default,
+ * LEDGER_LANES) puts all of an org's operations in one stream of batches: measured on two cores, that beats
+ * four lanes of smaller batches for a thousand members at 32 clients (about twice the pairs per second) and
+ * for the proxy at 500 requests/s (30 ms added instead of 100), because a statement's fixed cost outweighs
+ * the parallelism. More lanes let one org's batches run side by side on a database with cores to spare.
  * Correctness never depends on this process: ledger_apply locks accounts in the database, so batches from
- * several app instances interleave safely.
+ * several lanes or app instances interleave safely.
  */
 import type { LedgerOp, LedgerResult, SqlRunner } from './apply.ts';
 import { applyOps } from './apply.ts';
@@ -31,7 +35,7 @@ export class LedgerCoalescer {
     private readonly run: SqlRunner,
     options: CoalescerOptions = {},
   ) {
-    this.laneCount = options.lanes ?? 4;
+    this.laneCount = options.lanes ?? 1;
     this.maxBatch = options.maxBatch ?? 256;
     this.maxRetries = options.maxRetries ?? 5;
   }

@@ -6,6 +6,7 @@
 import type { Db } from '../db/client.ts';
 import { getDb } from '../db/client.ts';
 import { getPgPool } from '../db/pg.ts';
+import { getEnv } from '../env.ts';
 import { getMetrics } from '../metrics/registry.ts';
 import { applyOps, pgRunner, type LedgerOp, type LedgerResult, type SqlRunner } from './apply.ts';
 import { LedgerCoalescer } from './coalescer.ts';
@@ -23,7 +24,7 @@ const holder = globalThis as unknown as { __creditsLedger?: LedgerContext };
 export function getLedgerContext(): LedgerContext {
   if (!holder.__creditsLedger) {
     const run = pgRunner(getPgPool());
-    holder.__creditsLedger = { db: getDb(), run, coalescer: new LedgerCoalescer(run) };
+    holder.__creditsLedger = { db: getDb(), run, coalescer: new LedgerCoalescer(run, { lanes: getEnv().LEDGER_LANES }) };
   }
   return holder.__creditsLedger;
 }
