@@ -48,7 +48,15 @@ const MAX_BACKFILL_DAYS = 400;
 // In-process memory of which account a reservation belongs to, so a commit joins the batches of its account.
 const reservationAccounts = processMap<string, string>('reservation-accounts');
 function rememberReservation(id: string, accountId: string) {
-  if (reservationAccounts.size >= 100_000) reservationAccounts.delete(reservationAccounts.keys().next().value as string);
+  // Full: the oldest tenth goes at once. Evicting one entry per call would walk past every entry deleted
+  // before it (a Map keeps deleted slots until it is rebuilt), which grows slower the longer it runs.
+  if (reservationAccounts.size >= 100_000) {
+    let n = 0;
+    for (const key of reservationAccounts.keys()) {
+      reservationAccounts.delete(key);
+      if (++n >= 10_000) break;
+    }
+  }
   reservationAccounts.set(id, accountId);
 }
 
