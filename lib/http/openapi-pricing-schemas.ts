@@ -63,7 +63,7 @@ export const pricingSchemas: Record<string, Schema> = {
   CatalogPage: {
     type: 'object',
     properties: {
-      catalog: { type: ['string', 'null'], description: 'The catalog release, e.g. genai-prices@0.1.8' },
+      catalog: { type: ['string', 'null'], description: 'The catalog release and import rules, e.g. genai-prices@0.1.8/2' },
       total: { type: 'integer' },
       data: { type: 'array', items: ref('CatalogModel') },
     },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '@/lib/db/client.ts';
 import { callJson, createTestOrg, type TestOrg } from '@/lib/test/api-fixture.ts';
 import { useTestDatabase } from '@/lib/test/db-harness.ts';
+import { CATALOG_KEY } from '@/lib/pricing/catalog-source.ts';
 import { POST as estimate } from './estimate/route.ts';
 import { GET as models } from './models/route.ts';
 import { GET as getPricing, POST as postPricing } from './pricing/route.ts';
@@ -24,7 +25,7 @@ describe('GET /api/v1/models', () => {
   it('searches the catalog a page at a time', async () => {
     const res = await callJson(models, '/api/v1/models?search=gpt-4o-mini&limit=5', { key: org.keys.meter });
     expect(res.status).toBe(200);
-    expect(res.body.catalog).toBe('genai-prices@0.1.8');
+    expect(res.body.catalog).toBe(CATALOG_KEY);
     expect(res.body.data.length).toBeLessThanOrEqual(5);
     expect(res.body.total).toBeGreaterThanOrEqual(res.body.data.length);
     for (const m of res.body.data) expect(`${m.provider} ${m.model}`).toContain('gpt-4o-mini');
