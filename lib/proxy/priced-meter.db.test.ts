@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantCredits } from '../ledger/credits.ts';
+import { updateOrgPolicy } from '../ledger/policies.ts';
 import { checkLedger, getBalance } from '../ledger/queries.ts';
 import { parseCredits } from '../money/credits.ts';
 import { ensureGlobalCatalog, priceUsage } from '../pricing/index.ts';
@@ -105,6 +106,20 @@ describe('the priced proxy meter', () => {
     expect(priced.amount).toBe(2n * BigInt(data.usage.prompt_tokens));
     expect(parseCredits(response.headers.get('x-credits-charged')!)).toBe(priced.amount);
     expect(await available('bob')).toBe(before - priced.amount);
+  });
+
+  it('charges the pool for a member without credits when the org allows it, and tells the member what they still have', async () => {
+    await createTestMember(database.db, org.id, 'cy');
+    await grantCredits(proxy.ctx, org.id, { amount: 100_000_000n, reason: 'Pool' }, { type: 'system' });
+    await updateOrgPolicy(proxy.ctx, org.id, { pool_fallback: true }, { type: 'system' });
+    const pool = async () => (await settlementsDone(), parseCredits((await getBalance(proxy.ctx, org.id)).available));
+    const poolBefore = await pool();
+    const { data, response } = await client('cy').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse();
+    const priced = await priceUsage(proxy.ctx, org.id, { model: MODEL, input_tokens: data.usage!.prompt_tokens, output_tokens: data.usage!.completion_tokens });
+    expect(parseCredits(response.headers.get('x-credits-charged')!)).toBe(priced.amount);
+    expect(parseCredits(response.headers.get('x-credits-remaining')!)).toBe(0n);
+    expect(await available('cy')).toBe(0n);
+    expect(await pool()).toBe(poolBefore - priced.amount);
   });
 
   it('prices offline with the price and rates of its last hold of the model, and not a model it never priced', async () => {
