@@ -13,31 +13,22 @@
  * Correctness never depends on this process: ledger_apply locks accounts in the database, so batches from
  * several lanes or app instances interleave safely.
  */
+import { StatementBatcher } from '../db/statement-batcher.ts';
 import type { LedgerOp, LedgerResult, SqlRunner } from './apply.ts';
 import { applyOps } from './apply.ts';
-import { withTransientRetry } from './retry.ts';
-
-type Pending = { op: LedgerOp; resolve: (r: LedgerResult) => void; reject: (e: unknown) => void };
-
-type Lane = { queue: Pending[]; busy: boolean };
-
-type Outcome = { ok: true; results: LedgerResult[] } | { ok: false; error: unknown };
 
 export type CoalescerOptions = { lanes?: number; maxBatch?: number; maxRetries?: number };
 
 export class LedgerCoalescer {
-  private readonly lanes = new Map<string, Lane>();
+  /** A batcher per org lane while it has work; an idle lane is forgotten. */
+  private readonly lanes = new Map<string, StatementBatcher<LedgerOp, LedgerResult>>();
   private readonly laneCount: number;
-  private readonly maxBatch: number;
-  private readonly maxRetries: number;
 
   constructor(
     private readonly run: SqlRunner,
-    options: CoalescerOptions = {},
+    private readonly options: CoalescerOptions = {},
   ) {
     this.laneCount = options.lanes ?? 1;
-    this.maxBatch = options.maxBatch ?? 256;
-    this.maxRetries = options.maxRetries ?? 5;
   }
 
   /** Queues one operation of `orgId`; `laneKey` (an account id) decides which batches it may join. */
@@ -45,69 +36,15 @@ export class LedgerCoalescer {
     const key = `${orgId}:${laneOf(laneKey, this.laneCount)}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { queue: [], busy: false };
+      const apply = (ops: LedgerOp[]) => applyOps(this.run, orgId, ops);
+      lane = new StatementBatcher(async (one) => (await apply([one]))[0], apply, {
+        maxBatch: this.options.maxBatch,
+        maxRetries: this.options.maxRetries,
+        onIdle: () => this.lanes.delete(key),
+      });
       this.lanes.set(key, lane);
     }
-    const promise = new Promise<LedgerResult>((resolve, reject) => lane.queue.push({ op, resolve, reject }));
-    if (!lane.busy) void this.drain(orgId, key, lane);
-    return promise;
-  }
-
-  private async drain(orgId: string, key: string, lane: Lane): Promise<void> {
-    lane.busy = true;
-    try {
-      let batch = lane.queue.splice(0, this.maxBatch);
-      let running = this.attempt(orgId, batch);
-      while (batch.length > 0) {
-        const outcome = await running;
-        // The next batch goes to the database before this one is answered: answering runs every waiting
-        // handler (responses written, the next requests parsed), and the database need not wait for that.
-        const next = lane.queue.splice(0, this.maxBatch);
-        if (next.length > 0) {
-          running = this.attempt(orgId, next);
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-        await this.answer(orgId, batch, outcome);
-        batch = next;
-      }
-    } finally {
-      lane.busy = false;
-      if (lane.queue.length === 0) this.lanes.delete(key);
-      else void this.drain(orgId, key, lane);
-    }
-  }
-
-  /** Runs a batch; never rejects (the outcome holds the error). */
-  private attempt(orgId: string, batch: Pending[]): Promise<Outcome> {
-    return this.applyWithRetry(orgId, batch.map((p) => p.op)).then(
-      (results) => ({ ok: true as const, results }),
-      (error: unknown) => ({ ok: false as const, error }),
-    );
-  }
-
-  private async answer(orgId: string, batch: Pending[], outcome: Outcome): Promise<void> {
-    if (outcome.ok) {
-      batch.forEach((p, i) => p.resolve(outcome.results[i]));
-      return;
-    }
-    if (batch.length === 1) {
-      batch[0].reject(outcome.error);
-      return;
-    }
-    // One operation broke the whole statement: run each alone so only that one fails.
-    await Promise.all(
-      batch.map(async (p) => {
-        try {
-          p.resolve((await this.applyWithRetry(orgId, [p.op]))[0]);
-        } catch (e) {
-          p.reject(e);
-        }
-      }),
-    );
-  }
-
-  private applyWithRetry(orgId: string, ops: LedgerOp[]): Promise<LedgerResult[]> {
-    return withTransientRetry(() => applyOps(this.run, orgId, ops), this.maxRetries);
+    return lane.submit(op);
   }
 }
 

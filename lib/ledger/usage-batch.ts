@@ -16,7 +16,7 @@ import type { LedgerResult, UsageOp } from './apply.ts';
 import { laneOf } from './coalescer.ts';
 import type { LedgerContext } from './context.ts';
 import { toAppError } from './results.ts';
-import { withTransientRetry } from './retry.ts';
+import { withTransientRetry } from '../db/retry.ts';
 
 export type BatchIdempotency = { key: string; hash: string };
 

@@ -3,7 +3,7 @@
  * requests in flight. The counting is in PostgreSQL (the functions proxy_admit, proxy_finish and
  * proxy_extend_slots of the proxy migration), so the limits hold across every app instance on one database;
  * each call is one statement, and under load the admissions (and the ends) that wait for the previous
- * statement share the next one (proxy_admit_batch and proxy_finish_batch; statement-batcher.ts). Tokens are
+ * statement share the next one (proxy_admit_batch and proxy_finish_batch; lib/db/statement-batcher.ts). Tokens are
  * admitted at an estimate (prompt plus the most the reply may use) and corrected to the real use when the
  * request ends. A request in flight holds a slot with a lease that is extended while it runs: when an
  * instance dies its slots free themselves after the lease.
@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../http/errors.ts';
 import type { SqlRunner } from '../ledger/apply.ts';
 import type { ProxyLimits } from './settings.ts';
-import { StatementBatcher } from './statement-batcher.ts';
+import { StatementBatcher } from '../db/statement-batcher.ts';
 
 export type RateLimitSubject = { orgId: string; apiKeyId: string; user: string };
 

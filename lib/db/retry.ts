@@ -1,8 +1,8 @@
 /**
- * Retrying a ledger statement that PostgreSQL aborted for a transient reason: a deadlock (two transactions
- * took rows in opposite orders, which the usage rollups of pool-funded charges can do) or a serialization
- * failure. Each ledger call is one statement and so one transaction: when it is aborted nothing of it stays,
- * so running it again is safe and gives the answer it would have given.
+ * Retrying a statement that PostgreSQL aborted for a transient reason: a deadlock (two transactions took rows
+ * in opposite orders, which the usage rollups of pool-funded charges can do) or a serialization failure. The
+ * ledger's calls and the proxy's rate-limit calls are each one statement and so one transaction: when it is
+ * aborted nothing of it stays, so running it again is safe and gives the answer it would have given.
  */
 const RETRYABLE = new Set(['40P01', '40001']); // deadlock detected, serialization failure
 
