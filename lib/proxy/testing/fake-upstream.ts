@@ -21,6 +21,7 @@ export type RecordedRequest = { path: string; authorization: string | null; body
 export type FakeUpstream = {
   /** The API root to configure as an upstream's base URL (ends in /v1). */
   baseUrl: string;
+  /** The requests received, oldest first: the last thousand or more (a long benchmark must not fill memory). */
   requests: RecordedRequest[];
   usage: FakeUsageOptions;
   /** Fail the next `count` requests (all of them when omitted) the given way. */
@@ -46,6 +47,9 @@ function textOf(value: unknown): string {
   return '';
 }
 
+/** Requests kept for inspection: between this many and twice as many of the latest. */
+const KEEP_REQUESTS = 1000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function openAiError(res: ServerResponse, status: number, message: string, type = 'server_error') {
@@ -64,6 +68,7 @@ export async function startFakeUpstream(options: { apiKey?: string; models?: str
   const models = options.models ?? ['gpt-test', 'gpt-test-mini', 'text-embedding-test'];
   const usage: FakeUsageOptions = { completionTokens: 12, cachedTokens: 0, reasoningTokens: 0, ...options.usage };
   const requests: RecordedRequest[] = [];
+  let received = 0;
   let failure: FakeFailure | null = null;
   let failuresLeft = 0;
   let latencyMs = 0;
@@ -80,6 +85,8 @@ export async function startFakeUpstream(options: { apiKey?: string; models?: str
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const body = req.method === 'POST' ? await readBody(req) : {};
       requests.push({ path: url.pathname, authorization: req.headers.authorization ?? null, body });
+      received += 1;
+      if (requests.length > 2 * KEEP_REQUESTS) requests.splice(0, requests.length - KEEP_REQUESTS);
       if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
         return openAiError(res, 401, 'Incorrect API key provided', 'invalid_request_error');
       }
@@ -132,7 +139,7 @@ export async function startFakeUpstream(options: { apiKey?: string; models?: str
     const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens ?? Infinity);
     const n = Math.max(0, Math.min(usage.completionTokens, maxTokens));
     const promptTokens = countTokens(prompt);
-    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-fake-${requests.length}`;
+    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-fake-${received}`;
     const created = Math.floor(Date.now() / 1000);
     const model = body.model;
     if (!body.stream) {
