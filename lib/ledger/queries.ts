@@ -191,9 +191,15 @@ export async function listTransactions(
     entriesOf(ctx.db, orgId, pageIds.slice(0, limit)),
   ]);
   const byId = new Map(found.map((t) => [t.id, t]));
+  const entriesByTxn = new Map<string, typeof allEntries>();
+  for (const e of allEntries) {
+    const list = entriesByTxn.get(e.transactionId);
+    if (list) list.push(e);
+    else entriesByTxn.set(e.transactionId, [e]);
+  }
   const rows = pageIds.flatMap((id) => {
     const t = byId.get(id);
-    return t ? [{ ...t, entries: allEntries.filter((e) => e.transactionId === id) }] : [];
+    return t ? [{ ...t, entries: entriesByTxn.get(id) ?? [] }] : [];
   });
   const page = rows.slice(0, limit);
   const data = page.map((t): TransactionDto => {
