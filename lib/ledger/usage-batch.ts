@@ -67,12 +67,16 @@ export async function applyUsageBatch(
     group.at.push(i);
   });
   const results: LedgerResult[] = new Array(ops.length);
-  await Promise.all(
+  // Every lane finishes before the batch answers; should one fail, its error is the answer, and a retry of
+  // the batch finds the other lanes' events charged (duplicates) and charges the rest.
+  const settled = await Promise.allSettled(
     groups.map(async (group) => {
       if (group.ops.length === 0) return;
       const answered = await runBatch(ctx, orgId, group.ops);
       answered.forEach((result, j) => (results[group.at[j]] = result));
     }),
   );
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
   return results;
 }
