@@ -46,6 +46,14 @@ export type MeterHold = {
 };
 export type MeterSettlement = { charged: bigint; remaining: bigint };
 
+/**
+ * The member's balance once `charged` is committed against a hold of `amount` that left `remaining`: the part
+ * released returns to whoever funded the hold, so to the member's own balance only when the member funded it.
+ */
+export function remainingAfterCharge(hold: { amount: bigint; remaining: bigint; fundedBy: 'user' | 'pool' }, charged: bigint): bigint {
+  return hold.fundedBy === 'user' ? hold.remaining + hold.amount - charged : hold.remaining;
+}
+
 export type ProxyMeter = {
   /** Holds the most the request may cost; AppError insufficient_credits (402) when the user cannot pay it. */
   hold(orgId: string, user: string, request: MeterRequest, info: MeterInfo): Promise<MeterHold>;

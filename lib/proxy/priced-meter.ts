@@ -17,7 +17,7 @@ import { commitInputSchema, commitReservation, pricedUsageFacts, releaseReservat
 import { parseCredits } from '../money/credits.ts';
 import { calculateCharge, findModelPrice, pricingAsOf } from '../pricing/index.ts';
 import type { ModelPriceData, OrgRates } from '../pricing/calculate.ts';
-import type { MeteredUsage, MeterInfo, MeterRequest, ProxyMeter } from './meter.ts';
+import { remainingAfterCharge, type MeteredUsage, type MeterInfo, type MeterRequest, type ProxyMeter } from './meter.ts';
 
 /** Holds outlive the longest request the proxy forwards (it gives up on an upstream after UPSTREAM_TIMEOUT_MS per chunk). */
 export const PROXY_HOLD_TTL_SECONDS = 3600;
@@ -111,8 +111,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
           if (!terms || charged === null) return null;
           return {
             charged,
-            // Released credits return to whoever funded the hold; the member's own balance only when it did.
-            remaining: held.funded_by === 'user' ? remaining + amount - charged : remaining,
+            remaining: remainingAfterCharge({ amount, remaining, fundedBy: held.funded_by }, charged),
             terms: { provider: terms.price.provider, price_version_id: terms.price.priceVersionId, org_price_version_id: terms.orgPriceVersionId },
           };
         },

@@ -7,7 +7,7 @@ import { AppError } from '../../http/errors.ts';
 import type { LedgerContext } from '../../ledger/context.ts';
 import { commitReservation, releaseReservation, reserveCredits } from '../../ledger/metering.ts';
 import { parseCredits } from '../../money/credits.ts';
-import type { MeteredUsage, MeterInfo, ProxyMeter } from '../meter.ts';
+import { remainingAfterCharge, type MeteredUsage, type MeterInfo, type ProxyMeter } from '../meter.ts';
 import { estimateInputTokens } from '../usage.ts';
 
 export type FixedRates = { input: bigint; cachedInput: bigint; output: bigint; defaultMaxOutputTokens: number };
@@ -35,7 +35,7 @@ export function fixedRateMeter(ctx: LedgerContext, rates: FixedRates): ProxyMete
         remaining,
         quote(usage) {
           const charged = priceAtFixedRates(rates, usage);
-          return { charged, remaining: held.funded_by === 'user' ? remaining + amount - charged : remaining, terms: {} };
+          return { charged, remaining: remainingAfterCharge({ amount, remaining, fundedBy: held.funded_by }, charged), terms: {} };
         },
       };
     },
