@@ -10,7 +10,7 @@ import { openCliDatabase } from '../lib/db/cli-database.ts';
 import { createPgPool } from '../lib/db/pg.ts';
 import { getEnv } from '../lib/env.ts';
 import { pgRunner } from '../lib/ledger/apply.ts';
-import { pricedMeter } from '../lib/proxy/priced-meter.ts';
+import { leasedMeter } from '../lib/proxy/leased-meter.ts';
 import { describeReport, reconcileUnmetered } from '../lib/proxy/reconcile.ts';
 import { settlementJournalDir } from '../lib/proxy/runtime.ts';
 import { describeSettlementReport, reconcileSettlementDir } from '../lib/proxy/settlement-reconcile.ts';
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${describeReport(report)}\n`);
       if (report.rejected.length > 0 || report.unpriced.length > 0) code = 1;
     }
-    const settlements = await reconcileSettlementDir(pricedMeter(ctx), settlementJournalDir(dataDir));
+    const settlements = await reconcileSettlementDir(leasedMeter(ctx), settlementJournalDir(dataDir));
     process.stdout.write(`${describeSettlementReport(settlements)}\n`);
     if (settlements.refused.length > 0 || settlements.failed.length > 0) code = 1;
     return code;

@@ -8,7 +8,7 @@ import next from 'next';
 import { createFastDispatch } from '../lib/http/fast-dispatch.ts';
 import { meteringFastRoutes } from '../lib/http/metering-routes.ts';
 import { proxyFastRoutes } from '../lib/proxy/routes.ts';
-import { settlementsDone } from '../lib/proxy/handle.ts';
+import { closeProxy } from '../lib/proxy/runtime.ts';
 
 function option(flag: string, fallback: string): string {
   const i = process.argv.indexOf(flag);
@@ -35,8 +35,8 @@ async function main() {
   // Longer than the usual proxy idle timeouts, so load balancers do not reuse a socket the server just closed.
   server.keepAliveTimeout = 65_000;
   server.listen(port, hostname, () => console.log(`Listening on http://${hostname}:${port}`));
-  // Proxied streams still running are settled before the process ends.
-  const stop = () => server.close(() => void settlementsDone().finally(() => process.exit(0)));
+  // Proxied streams still running are settled, and the proxy's leases released, before the process ends.
+  const stop = () => server.close(() => void closeProxy().finally(() => process.exit(0)));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

@@ -62,6 +62,30 @@ export type CommitOp = OpBase & {
 
 export type ReleaseOp = OpBase & { type: 'release'; reservation_id: string; account_id?: string };
 
+/** A hold of the member's own credits for many requests: `amount` at most, `min_amount` at least. */
+export type LeaseOp = OpBase & {
+  type: 'lease';
+  id: string;
+  account_id: string;
+  membership_id: string;
+  amount: Micros;
+  min_amount: Micros;
+  ttl_seconds: number;
+};
+
+/** One request charged from a lease: `id` names its usage record (a repeat of it charges nothing). */
+export type CaptureCharge = Pick<OpBase, 'actor_type' | 'actor_id'> & {
+  id: string;
+  amount: Micros;
+  /** At most this much is taken from the hold (the rest of it is promised to other requests). */
+  from_hold?: Micros;
+  usage: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  occurred_at?: string;
+};
+
+export type CaptureOp = OpBase & { type: 'capture'; reservation_id: string; account_id?: string; charges: CaptureCharge[] };
+
 export type UsageOp = OpBase &
   PoolFallback & {
     type: 'usage';
@@ -75,7 +99,7 @@ export type UsageOp = OpBase &
 
 export type SweepOp = { type: 'sweep'; account_id: string };
 
-export type LedgerOp = GrantOp | MoveOp | ReserveOp | CommitOp | ReleaseOp | UsageOp | SweepOp;
+export type LedgerOp = GrantOp | MoveOp | ReserveOp | LeaseOp | CaptureOp | CommitOp | ReleaseOp | UsageOp | SweepOp;
 
 export type AccountState = { account_id: string; available: Micros; reserved: Micros; balance: Micros; debt: Micros };
 

@@ -34,7 +34,7 @@ import { authenticateProxyRequest } from './proxy-auth.ts';
 import type { Admission, ProxyRateLimiter } from './rate-limits.ts';
 import { parseProxyRequest, type ProxyRequest } from './request.ts';
 import { rememberedProxySettings, type ProxySettings } from './settings.ts';
-import type { SettlementJournal } from './settlement-journal.ts';
+import type { JournalTicket, SettlementJournal } from './settlement-journal.ts';
 import { upstreamErrorResponse, usageOfJson } from './upstream-answers.ts';
 import { resolveUpstream, type UpstreamSource } from './upstream-routing.ts';
 import type { Upstream } from './upstreams.ts';
@@ -152,15 +152,15 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
     await d.meter.cancel(orgId, hold.reservationId, info).catch((err) => log.error({ err, event: 'proxy.cancel_failed', reservationId: hold.reservationId }, 'could not release a hold'));
   };
   const finishLimits = (tokens: number) => d.limiter.finish(admission, tokens).catch((err) => log.error({ err }, 'could not end a rate-limit admission'));
-  const settle = async (usage: MeteredUsage, quote?: MeterQuote, journaled = false) => {
+  const settle = async (usage: MeteredUsage, quote?: MeterQuote, ticket?: JournalTicket | null) => {
     try {
       const settled = await d.meter.settle(orgId, hold.reservationId, usage, info, quote);
-      if (journaled) d.settlements.resolved(true);
+      ticket?.resolve(true);
       return settled;
     } catch (err) {
       // A refusal is final; anything else leaves the journal line (when there is one) to reconcile. Without a
       // line the hold stays until it expires, and the usage is logged so it can be charged.
-      if (journaled) d.settlements.resolved(isAppError(err));
+      ticket?.resolve(isAppError(err));
       log.error({ err, event: 'proxy.settle_failed', reservationId: hold.reservationId, usage }, 'could not settle a proxied request');
       return null;
     }
@@ -183,9 +183,10 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
     const usage: MeteredUsage = { model: call.request.model, ...(result.usage ?? usageOfJson(result.text, call.request.inputEstimate)) };
     const headers = new Headers(result.headers);
     const quote = withinHold(hold, usage);
-    if (quote && journal(call, hold, usage, quote)) {
+    const ticket = quote && journal(call, hold, usage, quote);
+    if (quote && ticket) {
       // The answer names the quoted charge at once; the commit of exactly it and the count of the real tokens follow.
-      track(settle(usage, quote, true).then(() => finishLimits(totalTokens(usage))));
+      track(settle(usage, quote, ticket).then(() => finishLimits(totalTokens(usage))));
       headers.set('x-credits-charged', formatCredits(quote.charged));
       headers.set('x-credits-remaining', formatCredits(quote.remaining));
       return new Response(result.text, { status: result.status, headers });
@@ -219,7 +220,7 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
   const headers = new Headers(result.headers);
   headers.set('x-credits-charged', formatCredits(hold.amount));
   headers.set('x-credits-remaining', formatCredits(hold.remaining));
-  headers.set('x-credits-reservation', hold.reservationId);
+  headers.set('x-credits-reservation', hold.leaseId ?? hold.reservationId);
   return new Response(result.body, { status: result.status, headers });
 }
 
@@ -229,23 +230,23 @@ function withinHold(hold: MeterHold, usage: MeteredUsage): MeterQuote | null {
   return quote && quote.charged <= hold.amount ? quote : null;
 }
 
-/** Appends the settlement owed to the journal; false (logged) when it could not be written. */
-function journal(call: Call, hold: MeterHold, usage: MeteredUsage, quote: MeterQuote | null): boolean {
+/** Appends the settlement owed to the journal; null (logged) when it could not be written. */
+function journal(call: Call, hold: MeterHold, usage: MeteredUsage, quote: MeterQuote | null): JournalTicket | null {
   try {
-    call.d.settlements.append({
+    return call.d.settlements.append({
       at: new Date().toISOString(),
       orgId: call.orgId,
       reservationId: hold.reservationId,
+      ...(hold.leaseId && { leaseId: hold.leaseId }),
       requestId: call.info.requestId,
       apiKeyId: call.info.apiKeyId,
       endpoint: call.info.endpoint,
       usage,
       quote: quote && { charged: quote.charged.toString(), terms: quote.terms },
     });
-    return true;
   } catch (err) {
     call.log.error({ err, event: 'proxy.settlement_journal_failed', reservationId: hold.reservationId }, 'could not journal a settlement');
-    return false;
+    return null;
   }
 }
 

@@ -38,7 +38,10 @@ export type MeterQuote = {
 };
 
 export type MeterHold = {
+  /** What settles or cancels the hold: a reservation, or a request's part of a lease. */
   reservationId: string;
+  /** The lease the hold is part of, when it is (leased-meter.ts). */
+  leaseId?: string;
   amount: bigint;
   remaining: bigint;
   /** The charge of `usage`, priced in-process; null when the meter cannot tell without the database. */
@@ -74,4 +77,14 @@ export type ProxyMeter = {
    * unreachable: without it, failing open falls back to failing closed.
    */
   priceOffline?(orgId: string, usage: MeteredUsage): bigint | null;
+  /**
+   * Charges a request answered from a lease, as journaled by a process that may have stopped (its part
+   * `chargeId` of lease `leaseId`): exactly the quote's charge when one is given, else priced now. Charges
+   * nothing twice. Present on meters that lease.
+   */
+  settleLeased?(orgId: string, leaseId: string, chargeId: string, usage: MeteredUsage, info: MeterInfo, quote?: Pick<MeterQuote, 'charged' | 'terms'>): Promise<MeterSettlement>;
+  /** Releases a lease a stopped process held (its requests charged first); a lease already gone is fine. */
+  releaseLease?(orgId: string, leaseId: string): Promise<void>;
+  /** Charges what is owed and releases every lease this process holds (graceful shutdown). */
+  close?(): Promise<void>;
 };

@@ -22,10 +22,10 @@ import { remainingAfterCharge, type MeteredUsage, type MeterInfo, type MeterRequ
 /** Holds outlive the longest request the proxy forwards (it gives up on an upstream after UPSTREAM_TIMEOUT_MS per chunk). */
 export const PROXY_HOLD_TTL_SECONDS = 3600;
 
-const actor = (info: MeterInfo) => ({ type: 'api_key' as const, apiKeyId: info.apiKeyId });
+export const actor = (info: MeterInfo) => ({ type: 'api_key' as const, apiKeyId: info.apiKeyId });
 
 /** The request's input, as the estimate takes it: chat messages, a completion prompt, or embedding input. */
-function estimateOf(request: MeterRequest) {
+export function estimateOf(request: MeterRequest) {
   const max = request.max_tokens !== undefined ? { max_output_tokens: request.max_tokens } : {};
   if (request.messages) return { messages: request.messages, ...max };
   if (request.prompt !== undefined) {
@@ -39,7 +39,7 @@ function estimateOf(request: MeterRequest) {
   return { input_tokens: 0, ...max };
 }
 
-type Terms = { price: ModelPriceData; rates: OrgRates; orgPriceVersionId: string | null };
+export type Terms = { price: ModelPriceData; rates: OrgRates; orgPriceVersionId: string | null };
 type Remembered = { price: ModelPriceData; rates: OrgRates; at: number };
 
 /** How often the price kept for offline pricing is refreshed per org and model. */
@@ -56,7 +56,7 @@ function tokensOf(usage: MeteredUsage) {
 }
 
 /** The charge of `usage` by `terms`, or null when the usage cannot be priced (its token kinds do not add up). */
-function chargeOf(terms: Pick<Terms, 'price' | 'rates'>, usage: MeteredUsage): bigint | null {
+export function chargeOf(terms: Pick<Terms, 'price' | 'rates'>, usage: MeteredUsage): bigint | null {
   try {
     return calculateCharge(terms.price, terms.rates, tokensOf(usage)).amount;
   } catch {
@@ -64,15 +64,36 @@ function chargeOf(terms: Pick<Terms, 'price' | 'rates'>, usage: MeteredUsage): b
   }
 }
 
+/** The price and rates of `model` in force for the org now: the lookups a hold's estimate makes, answered from the pricing cache (catalog.ts). */
+export async function termsOf(ctx: LedgerContext, orgId: string, model: string): Promise<Terms> {
+  const at = ctx.now?.() ?? new Date();
+  const pricing = await pricingAsOf(ctx, orgId, at);
+  const price = await findModelPrice(ctx, orgId, model, { at, pricing });
+  return { price, rates: pricing.rates, orgPriceVersionId: pricing.org?.id ?? null };
+}
+
+/** What a quote carries to commit exactly its charge later: the price versions it was priced by. */
+export function quoteTerms(terms: Terms): Record<string, string | null> {
+  return { provider: terms.price.provider, price_version_id: terms.price.priceVersionId, org_price_version_id: terms.orgPriceVersionId };
+}
+
+/** The usage as the ledger's commit input takes it; a validation error when it cannot be metered. */
+export function commitUsageOf(usage: MeteredUsage) {
+  const input = commitInputSchema.safeParse({
+    usage: {
+      model: usage.model,
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      ...(usage.cached_input_tokens !== undefined && { cached_input_tokens: usage.cached_input_tokens }),
+      ...(usage.reasoning_tokens !== undefined && { reasoning_tokens: usage.reasoning_tokens }),
+    },
+  });
+  if (!input.success) throw validationError('The request cannot be metered', input.error);
+  return input.data;
+}
+
 export function pricedMeter(ctx: LedgerContext): ProxyMeter {
   const lastPrices = new Map<string, Remembered>();
-  // The lookups the hold's estimate makes, answered from the pricing cache (catalog.ts).
-  const termsOf = async (orgId: string, model: string): Promise<Terms> => {
-    const at = ctx.now?.() ?? new Date();
-    const pricing = await pricingAsOf(ctx, orgId, at);
-    const price = await findModelPrice(ctx, orgId, model, { at, pricing });
-    return { price, rates: pricing.rates, orgPriceVersionId: pricing.org?.id ?? null };
-  };
   const remember = (orgId: string, model: string, terms: Terms) => {
     const key = `${orgId}:${model}`;
     if (Date.now() - (lastPrices.get(key)?.at ?? 0) < REMEMBER_MS) return;
@@ -100,7 +121,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
       );
       const amount = parseCredits(held.amount);
       const remaining = parseCredits(held.balance.available);
-      const terms = await termsOf(orgId, request.model).catch(() => null);
+      const terms = await termsOf(ctx, orgId, request.model).catch(() => null);
       if (terms) remember(orgId, request.model, terms);
       return {
         reservationId: held.id,
@@ -112,32 +133,23 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
           return {
             charged,
             remaining: remainingAfterCharge({ amount, remaining, fundedBy: held.funded_by }, charged),
-            terms: { provider: terms.price.provider, price_version_id: terms.price.priceVersionId, org_price_version_id: terms.orgPriceVersionId },
+            terms: quoteTerms(terms),
           };
         },
       };
     },
 
     async settle(orgId, reservationId, usage, info, quote) {
-      const input = commitInputSchema.safeParse({
-        usage: {
-          model: usage.model,
-          input_tokens: usage.input_tokens,
-          output_tokens: usage.output_tokens,
-          ...(usage.cached_input_tokens !== undefined && { cached_input_tokens: usage.cached_input_tokens }),
-          ...(usage.reasoning_tokens !== undefined && { reasoning_tokens: usage.reasoning_tokens }),
-        },
-      });
-      if (!input.success) throw validationError('The request cannot be metered', input.error);
+      const input = commitUsageOf(usage);
       const done = await commitReservation(
         ctx,
         orgId,
         reservationId,
-        input.data,
+        input,
         actor(info),
         undefined,
         { request_id: info.requestId, status: 'ok' },
-        quote && { amount: quote.charged, facts: pricedUsageFacts(input.data.usage!, quotedTerms(quote.terms)) },
+        quote && { amount: quote.charged, facts: pricedUsageFacts(input.usage!, quotedTerms(quote.terms)) },
       );
       return { charged: parseCredits(done.charged), remaining: parseCredits(done.balance.available) };
     },
@@ -159,7 +171,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
 }
 
 /** The price versions of a quote, as a usage record names them. */
-function quotedTerms(terms: Record<string, string | null>) {
+export function quotedTerms(terms: Record<string, string | null>) {
   const { provider, price_version_id, org_price_version_id } = terms;
   if (typeof provider !== 'string' || typeof price_version_id !== 'string') throw new AppError('validation_failed', 'The quote names no price version');
   return { provider, price_version_id, org_price_version_id: typeof org_price_version_id === 'string' ? org_price_version_id : null };

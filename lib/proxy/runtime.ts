@@ -16,10 +16,10 @@ import { UpstreamBreakers } from './circuit-breaker.ts';
 import { UnmeteredGuard } from './degradation.ts';
 import { SettlementJournal } from './settlement-journal.ts';
 import { describeSettlementReport, reconcileSettlementDir } from './settlement-reconcile.ts';
-import type { ProxyDeps } from './handle.ts';
+import { settlementsDone, type ProxyDeps } from './handle.ts';
 import { getKeyring } from './keyring.ts';
 import type { ProxyMeter } from './meter.ts';
-import { getPricedMeter } from './priced-meter.ts';
+import { getLeasedMeter } from './leased-meter.ts';
 import { ProxyRateLimiter } from './rate-limits.ts';
 import { defaultUpstreamFrom } from './upstream-routing.ts';
 
@@ -60,7 +60,7 @@ export function getProxyDeps(meter: ProxyMeter): ProxyDeps {
     // Settlements that stopped processes journaled and may not have committed, before their holds expire.
     reconcileSettlementDir(meter, deps.settlements.dir, { onlyStopped: true }).then(
       (report) => {
-        if (report.settled + report.refused.length + report.failed.length + report.unreadable > 0) {
+        if (report.settled + report.leasesReleased + report.refused.length + report.failed.length + report.unreadable > 0) {
           logger.warn({ event: 'proxy.settlements_reconciled', ...report }, describeSettlementReport(report));
         }
       },
@@ -70,7 +70,19 @@ export function getProxyDeps(meter: ProxyMeter): ProxyDeps {
   return deps;
 }
 
-/** The proxy of this process as the routes serve it: priced through the ledger (priced-meter.ts). */
+/**
+ * The proxy of this process as the routes serve it: priced through the ledger, holds taken from leases
+ * (leased-meter.ts).
+ */
 export function productionProxyDeps(): ProxyDeps {
-  return getProxyDeps(getPricedMeter(getLedgerContext()));
+  return getProxyDeps(getLeasedMeter(getLedgerContext(), settlementJournalDir(getEnv().DATA_DIR)));
+}
+
+/**
+ * Graceful shutdown: settles the proxied requests still running, then has each meter charge what it owes and
+ * release its leases.
+ */
+export async function closeProxy(): Promise<void> {
+  await settlementsDone();
+  for (const meter of holder.__creditsProxy?.keys() ?? []) await meter.close?.();
 }

@@ -41,7 +41,8 @@ export type TestProxyOptions = {
   breaker?: BreakerOptions;
   /** Replaces parts of the wiring (a meter or limiter that fails, say). */
   override?: (deps: ProxyDeps) => Partial<ProxyDeps>;
-  meter?: (ctx: LedgerContext) => ProxyMeter;
+  /** The meter, given the folder the proxy journals its settlements in. */
+  meter?: (ctx: LedgerContext, journalDir: string) => ProxyMeter;
   timeoutMs?: number;
   poolSize?: number;
   /** Serve the routes as the production server does (lib/http/fast-dispatch.ts) instead of as Next.js does. */
@@ -54,9 +55,10 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
   const run = pgRunner(pool);
   const ctx: LedgerContext = { db, run, coalescer: new LedgerCoalescer(run) };
   const journalFile = path.join(os.tmpdir(), `credits-unmetered-${randomBytes(6).toString('hex')}.jsonl`);
+  const settlementsDir = path.join(os.tmpdir(), `credits-settlements-${randomBytes(6).toString('hex')}`);
   const base: ProxyDeps = {
     db,
-    meter: options.meter?.(ctx) ?? fixedRateMeter(ctx, testRates),
+    meter: options.meter?.(ctx, settlementsDir) ?? fixedRateMeter(ctx, testRates),
     limiter: new ProxyRateLimiter(run),
     upstreams: {
       db,
@@ -65,7 +67,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
     },
     breakers: new UpstreamBreakers(options.breaker ?? defaultBreakerOptions),
     unmetered: new UnmeteredGuard(journalFile, logger),
-    settlements: new SettlementJournal(path.join(os.tmpdir(), `credits-settlements-${randomBytes(6).toString('hex')}`)),
+    settlements: new SettlementJournal(settlementsDir),
     timeoutMs: options.timeoutMs ?? 10_000,
     defaultMaxOutputTokens: 1000,
   };
@@ -85,6 +87,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
     close: async () => {
       await served.close();
       await fake.close();
+      await deps.meter.close?.();
       await pool.end();
       rmSync(base.settlements.dir, { recursive: true, force: true });
     },

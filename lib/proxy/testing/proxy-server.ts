@@ -5,14 +5,15 @@
  *   node --import tsx lib/proxy/testing/proxy-server.ts <database url>
  *
  * Prints one JSON line {"baseUrl": ..., "upstreamUrl": ..., "relayUrl": ...} when it listens (127.0.0.1,
- * ephemeral ports) and stops when its stdin closes. The proxy is the production one: the priced meter
- * (catalog prices, one usage record per request) and the production server's direct dispatch. The relay is
+ * ephemeral ports) and stops when its stdin closes. The proxy is the production one: the leased meter
+ * (catalog prices, holds from leases, one usage record per request) and the production server's direct
+ * dispatch. The relay is
  * a bare forwarder in the same process, served the same way (the request body to the upstream, the answer
  * back as it streams, nothing else): the floor any proxy pays on this machine, to tell the proxy's own cost
  * from the cost of one more HTTP hop.
  */
 import { createDb } from '../../db/client.ts';
-import { pricedMeter } from '../priced-meter.ts';
+import { leasedMeter } from '../leased-meter.ts';
 import { startTestProxy } from './proxy-harness.ts';
 import { serveRoutes } from './serve.ts';
 
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const url = process.argv[2];
   if (!url) throw new Error('usage: proxy-server.ts <database url>');
   const db = createDb(url, { poolSize: 5 });
-  const proxy = await startTestProxy(db, url, { poolSize: 20, meter: pricedMeter, direct: true });
+  const proxy = await startTestProxy(db, url, { poolSize: 20, meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }), direct: true });
   const relay = await serveRoutes({
     '/v1/chat/completions': async (req) => {
       const res = await fetch(`${proxy.fake.baseUrl}/chat/completions`, {

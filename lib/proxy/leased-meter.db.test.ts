@@ -1,0 +1,191 @@
+/**
+ * The proxy's production meter, through the OpenAI SDK: requests are held from a lease of the member's own
+ * credits, charged exactly their priced usage with one usage record each, never beyond what the member has;
+ * members funded by the pool are held per request; what a stopped process owed is charged by reconcile, which
+ * then releases its leases.
+ */
+import { readdirSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LedgerContext } from '../ledger/context.ts';
+import { grantCredits } from '../ledger/credits.ts';
+import { updateOrgPolicy } from '../ledger/policies.ts';
+import { checkLedger, getBalance } from '../ledger/queries.ts';
+import { parseCredits } from '../money/credits.ts';
+import { ensureGlobalCatalog, priceUsage } from '../pricing/index.ts';
+import { createTestMember, createTestOrg, type TestOrg } from '../test/api-fixture.ts';
+import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
+import { settlementsDone } from './handle.ts';
+import { leasedMeter } from './leased-meter.ts';
+import { saveProxySettings } from './settings.ts';
+import { reconcileSettlementDir } from './settlement-reconcile.ts';
+import { startTestProxy, type TestProxy } from './testing/proxy-harness.ts';
+
+let database: TestDatabase;
+const MODEL = 'gpt-4o-mini';
+const messages = [{ role: 'user' as const, content: 'What is the capital of France?' }];
+const system = { type: 'system' } as const;
+
+beforeAll(async () => {
+  database = await useTestDatabase();
+  await ensureGlobalCatalog(database.db);
+});
+
+afterAll(async () => {
+  await database.db.$disconnect();
+});
+
+const client = (proxy: TestProxy, org: TestOrg, user: string) =>
+  new OpenAI({ apiKey: org.keys.meter, baseURL: proxy.baseUrl, maxRetries: 0, defaultHeaders: { 'x-credits-user': user } });
+const balance = async (proxy: TestProxy, org: TestOrg, user?: string) => {
+  const b = await getBalance(proxy.ctx, org.id, user);
+  return { available: parseCredits(b.available), reserved: parseCredits(b.reserved), total: parseCredits(b.total) };
+};
+const priced = async (proxy: TestProxy, org: TestOrg, usage: OpenAI.CompletionUsage) =>
+  (await priceUsage(proxy.ctx, org.id, { model: MODEL, input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens })).amount;
+/** An org whose rate limits never refuse these tests' bursts. */
+async function openOrg(slug: string): Promise<TestOrg> {
+  const created = await createTestOrg(database.db, slug);
+  const high = 1_000_000;
+  await saveProxySettings(
+    database.db,
+    created.id,
+    { keyRequestsPerMinute: high, keyTokensPerMinute: high, keyConcurrentRequests: high, userRequestsPerMinute: high, userTokensPerMinute: high, userConcurrentRequests: high, degradation: 'fail_closed', failOpenUserCap: '0' },
+    system,
+  );
+  return created;
+}
+const leases = (org: TestOrg) => database.db.reservation.findMany({ where: { orgId: org.id, metadata: { path: ['$lease'], equals: true } } });
+
+describe('the leased proxy meter', () => {
+  let proxy: TestProxy;
+  let org: TestOrg;
+
+  beforeAll(async () => {
+    proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir, idleMs: 60_000 }) });
+    org = await openOrg('leased-proxy');
+    for (const user of ['ada', 'bob']) {
+      await createTestMember(database.db, org.id, user);
+      await grantCredits(proxy.ctx, org.id, { user, amount: 100_000_000n, reason: 'Seed' }, system);
+    }
+  });
+
+  afterAll(async () => {
+    await settlementsDone();
+    await proxy.deps.meter.close!();
+    expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);
+    await proxy.close();
+  });
+
+  it('answers a member from one lease, charges each request exactly with its own record, and releases the rest', async () => {
+    const before = await balance(proxy, org, 'ada');
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => client(proxy, org, 'ada').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse()),
+    );
+    const { data: stream, response: streamed } = await client(proxy, org, 'ada')
+      .chat.completions.create({ model: MODEL, messages, max_tokens: 9, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    let streamUsage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) if (chunk.usage) streamUsage = chunk.usage;
+    await settlementsDone();
+
+    const charges = [...(await Promise.all(answers.map((a) => priced(proxy, org, a.data.usage!)))), await priced(proxy, org, streamUsage!)];
+    answers.forEach((a, i) => expect(parseCredits(a.response.headers.get('x-credits-charged')!)).toBe(charges[i]));
+    const spent = charges.reduce((a, b) => a + b, 0n);
+    // Charged exactly; the lease still holds credits for the next requests, shown as reserved.
+    const during = await balance(proxy, org, 'ada');
+    expect(during.total).toBe(before.total - spent);
+    expect(during.reserved).toBeGreaterThan(0n);
+    const held = await leases(org);
+    expect(held).toHaveLength(1);
+    expect(streamed.headers.get('x-credits-reservation')).toBe(held[0].id);
+
+    const records = await database.db.usageRecord.findMany({ where: { orgId: org.id, membershipId: held[0].membershipId } });
+    expect(records.map((r) => r.requestId).sort()).toEqual([...answers.map((a) => a.response.headers.get('x-request-id')), streamed.headers.get('x-request-id')].sort());
+    expect(records.every((r) => r.status === 'ok' && r.apiKeyId !== null && r.priceVersionId !== null && r.transactionId !== null)).toBe(true);
+    expect(records.reduce((a, r) => a + r.cost, 0n)).toBe(spent);
+
+    await proxy.deps.meter.close!();
+    expect(await balance(proxy, org, 'ada')).toEqual({ available: before.available - spent, reserved: 0n, total: before.total - spent });
+    expect((await leases(org)).map((l) => l.status)).toEqual(['released']);
+  });
+
+  it('holds a member without credits of their own per request, from the pool', async () => {
+    const pooled = await openOrg('leased-pool');
+    await createTestMember(database.db, pooled.id, 'cy');
+    await grantCredits(proxy.ctx, pooled.id, { amount: 100_000_000n, reason: 'Pool' }, system);
+    await updateOrgPolicy(proxy.ctx, pooled.id, { pool_fallback: true }, system);
+    const poolBefore = await balance(proxy, pooled);
+    const { data } = await client(proxy, pooled, 'cy').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse();
+    await settlementsDone();
+    expect((await balance(proxy, pooled)).available).toBe(poolBefore.available - (await priced(proxy, pooled, data.usage!)));
+    expect(await leases(pooled)).toEqual([]);
+    expect(await checkLedger(proxy.ctx, pooled.id)).toEqual([]);
+  });
+});
+
+describe('a member with little credit', () => {
+  it('is never answered beyond what they have, however many requests arrive at once', async () => {
+    const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }) });
+    const scarce = await openOrg('leased-scarce');
+    await createTestMember(database.db, scarce.id, 'dee');
+    // Enough for a few holds of max_tokens 200 at once, and less than all 120 requests cost.
+    await grantCredits(proxy.ctx, scarce.id, { user: 'dee', amount: 60_000n, reason: 'Seed' }, system);
+    const results = await Promise.all(
+      Array.from({ length: 120 }, () =>
+        client(proxy, scarce, 'dee')
+          .chat.completions.create({ model: MODEL, messages, max_tokens: 200 })
+          .withResponse()
+          .then((r) => ({ ok: true as const, charged: parseCredits(r.response.headers.get('x-credits-charged')!) }))
+          .catch((err: unknown) => ({ ok: false as const, status: (err as { status?: number }).status })),
+      ),
+    );
+    await settlementsDone();
+    await proxy.deps.meter.close!();
+    const ok = results.filter((r) => r.ok);
+    const refused = results.filter((r) => !r.ok);
+    expect(ok.length).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((r) => r.status === 402)).toBe(true);
+    const spent = ok.reduce((a, r) => a + r.charged, 0n);
+    expect(await balance(proxy, scarce, 'dee')).toEqual({ available: 60_000n - spent, reserved: 0n, total: 60_000n - spent });
+    expect(await checkLedger(proxy.ctx, scarce.id)).toEqual([]);
+    await proxy.close();
+  });
+});
+
+describe('a process that stops owing charges', () => {
+  it('leaves them to reconcile, which charges each once and then releases its lease', async () => {
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+    // Captures never reach the database, as when the process dies first.
+    const failing = (ctx: LedgerContext): LedgerContext => ({
+      ...ctx,
+      coalescer: undefined,
+      run: (sql, params) => (String(params[1]).includes('"type":"capture"') ? Promise.reject(lost) : ctx.run(sql, params)),
+    });
+    const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(failing(ctx), { journalDir, captureAttempts: 1 }) });
+    const stopped = await openOrg('leased-stopped');
+    await createTestMember(database.db, stopped.id, 'eve');
+    await grantCredits(proxy.ctx, stopped.id, { user: 'eve', amount: 100_000_000n, reason: 'Seed' }, system);
+    const before = await balance(proxy, stopped, 'eve');
+    const answers = await Promise.all(
+      Array.from({ length: 3 }, () => client(proxy, stopped, 'eve').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse()),
+    );
+    await settlementsDone();
+    expect((await balance(proxy, stopped, 'eve')).total).toBe(before.total);
+    expect(await leases(stopped)).toHaveLength(1);
+
+    // The files as a stopped process leaves them (its process id no longer runs).
+    const dir = proxy.deps.settlements.dir;
+    for (const name of readdirSync(dir)) renameSync(path.join(dir, name), path.join(dir, name.replace(/^\d+-/, '999999999-')));
+    const meter = leasedMeter(proxy.ctx);
+    expect(await reconcileSettlementDir(meter, dir)).toMatchObject({ settled: 3, leasesReleased: 1, refused: [], failed: [] });
+    const spent = answers.reduce((a, r) => a + parseCredits(r.response.headers.get('x-credits-charged')!), 0n);
+    expect(await balance(proxy, stopped, 'eve')).toEqual({ available: before.available - spent, reserved: 0n, total: before.total - spent });
+    expect(await database.db.usageRecord.count({ where: { orgId: stopped.id } })).toBe(3);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(await checkLedger(proxy.ctx, stopped.id)).toEqual([]);
+    await proxy.close();
+  });
+});

@@ -1,0 +1,384 @@
+/**
+ * The proxy's production meter: the priced meter's prices and records, with holds taken from leases
+ * (ledger/leases.ts) so that a proxied request needs no round trip to the database before it is forwarded.
+ *
+ * Per org member, the process takes a lease sized for a number of requests like the one that opens it (never
+ * more than half of what the member has available beyond that request), and answers each request's hold from
+ * it in memory: the request's estimate, priced exactly as a hold of its own, is set aside from what the lease
+ * has free. No request is ever answered from credits the lease does not hold, so nothing is promised twice,
+ * across processes too: what a lease holds is held in the ledger. Settling returns what the request did not
+ * use to the lease and owes its charge; the charges a lease owes are captured together a few milliseconds
+ * later, each with its receipt and usage record (the same as a commit of its own hold). A charge above the
+ * request's estimate takes the difference from what the lease has free, or, beyond that, is captured at once
+ * from the member's available credits and may be refused, as a commit above its hold would be.
+ *
+ * A lease takes no new requests once it is older than maxAgeMs, or too small for the next request, and is
+ * released once its requests are charged; an idle one after idleMs. Leases are journaled in the settlement
+ * journal folder while held: the requests answered from a lease are journaled by the proxy before their answer
+ * (with the lease named), so when a process stops without releasing, reconcile charges what it owed and then
+ * releases its leases (settlement-reconcile.ts); and a lease expires like any hold in the end.
+ *
+ * A member without credits of their own (funded by the org pool, or refused) is held per request by the
+ * priced meter, as before: pool draws have their own daily and monthly limits per hold.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Actor } from '../auth/actor.ts';
+import { AppError, isAppError, validationError } from '../http/errors.ts';
+import { logger } from '../http/logger.ts';
+import type { LedgerContext } from '../ledger/context.ts';
+import { captureLease, openLease, type LeaseCharge } from '../ledger/leases.ts';
+import { pricedUsageFacts, releaseReservation, reserveInputSchema } from '../ledger/metering.ts';
+import { estimatedHold, pricedUsage } from '../ledger/model-inputs.ts';
+import type { UsageFacts } from '../usage/carrier.ts';
+import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, MeterSettlement, ProxyMeter } from './meter.ts';
+import { actor, chargeOf, commitUsageOf, estimateOf, pricedMeter, PROXY_HOLD_TTL_SECONDS, quotedTerms, quoteTerms, termsOf, type Terms } from './priced-meter.ts';
+import { SettlementJournal, type JournalTicket } from './settlement-journal.ts';
+
+export type LeaseOptions = {
+  /** A lease is sized for this many requests like the one that opens it. */
+  requestsPerLease: number;
+  /** Charges owed wait at most this long to be captured together... */
+  captureDelayMs: number;
+  /** ...and are captured at once when this many are waiting. */
+  captureBatch: number;
+  /** A lease no request used for this long is released. */
+  idleMs: number;
+  /** A lease older than this takes no new requests, and is released once its requests are charged. */
+  maxAgeMs: number;
+  /** Captures failing other than by a refusal are tried this many times before their requests are left to reconcile. */
+  captureAttempts: number;
+  /** The settlement journal folder, where held leases are journaled (null: not journaled; tests). */
+  journalDir: string | null;
+};
+
+export const defaultLeaseOptions: Omit<LeaseOptions, 'journalDir'> = {
+  requestsPerLease: 64,
+  captureDelayMs: 10,
+  captureBatch: 200,
+  idleMs: 5_000,
+  maxAgeMs: 30_000,
+  captureAttempts: 5,
+};
+
+/** After a member could not open a lease (no credits of their own), their requests are held one by one this long. */
+const NO_LEASE_MS = 1_000;
+
+type Owed = { charge: LeaseCharge; resolve(settled: MeterSettlement): void; reject(err: unknown): void };
+
+type Lease = {
+  key: string;
+  orgId: string;
+  id: string;
+  accountId: string;
+  /** Held by the lease and promised to no request. */
+  free: bigint;
+  /** What the member had available outside the lease, as the last capture saw it. */
+  available: bigint;
+  outstanding: number;
+  owed: Owed[];
+  capturing: boolean;
+  failures: number;
+  timer: NodeJS.Timeout | null;
+  openedAt: number;
+  usedAt: number;
+  retired: boolean;
+  released: boolean;
+  ticket: JournalTicket | null;
+};
+
+/** A request's part of a lease. */
+type Part = { lease: Lease; amount: bigint; terms: Terms; model: string; provider: string | undefined };
+
+const system: Actor = { type: 'system' };
+
+export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> = {}): ProxyMeter & { leases(): number } {
+  const o = { ...defaultLeaseOptions, journalDir: null, ...options };
+  const base = pricedMeter(ctx);
+  const journal = o.journalDir ? new SettlementJournal(o.journalDir) : null;
+  const current = new Map<string, Lease>();
+  const opening = new Map<string, Promise<Lease | null>>();
+  const noLeaseUntil = new Map<string, number>();
+  const live = new Set<Lease>();
+  const parts = new Map<string, Part>();
+  const lastTerms = new Map<string, Terms>();
+
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const lease of current.values()) {
+      if (now - lease.openedAt > o.maxAgeMs || (lease.outstanding === 0 && now - lease.usedAt > o.idleMs)) retire(lease);
+    }
+    for (const [key, until] of noLeaseUntil) if (until <= now) noLeaseUntil.delete(key);
+  }, Math.max(50, Math.min(o.idleMs, o.maxAgeMs) / 4));
+  sweeper.unref?.();
+
+  function retire(lease: Lease): void {
+    lease.retired = true;
+    if (current.get(lease.key) === lease) current.delete(lease.key);
+    maybeRelease(lease);
+  }
+
+  function maybeRelease(lease: Lease): void {
+    if (!lease.retired || lease.released || lease.outstanding > 0 || lease.owed.length > 0 || lease.capturing) return;
+    lease.released = true;
+    if (lease.timer) clearTimeout(lease.timer);
+    releaseReservation(ctx, lease.orgId, lease.id, system).then(
+      () => lease.ticket?.resolve(true),
+      (err: unknown) => {
+        // Gone already (expired, released) is fine; otherwise reconcile releases it, or it expires.
+        const gone = isAppError(err);
+        if (!gone) logger.error({ err, event: 'proxy.lease_release_failed', leaseId: lease.id }, 'could not release a lease');
+        lease.ticket?.resolve(gone);
+      },
+    ).finally(() => live.delete(lease));
+  }
+
+  async function open(key: string, orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
+    const id = randomUUID();
+    // Journaled before it exists: a process that stops right after taking it still has it released.
+    const ticket = journal ? journal.append({ kind: 'lease', at: new Date().toISOString(), orgId, leaseId: id }) : null;
+    try {
+      const opened = await openLease(
+        ctx,
+        orgId,
+        user,
+        { id, amount: amount * BigInt(o.requestsPerLease), minAmount: amount, ttlSeconds: PROXY_HOLD_TTL_SECONDS },
+        actor(info),
+      );
+      const now = Date.now();
+      const lease: Lease = {
+        key,
+        orgId,
+        id,
+        accountId: opened.member.accountId,
+        free: opened.amount,
+        available: opened.available,
+        outstanding: 0,
+        owed: [],
+        capturing: false,
+        failures: 0,
+        timer: null,
+        openedAt: now,
+        usedAt: now,
+        retired: false,
+        released: false,
+        ticket,
+      };
+      live.add(lease);
+      current.set(key, lease);
+      return lease;
+    } catch (err) {
+      ticket?.resolve(true);
+      if (isAppError(err) && err.code === 'insufficient_credits') {
+        noLeaseUntil.set(key, Date.now() + NO_LEASE_MS);
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  /** The member's current lease with `amount` free, opening one when needed; null: hold per request. */
+  async function leaseFor(orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
+    const key = `${orgId}\u0000${user}`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = current.get(key);
+      if (lease && lease.free >= amount) return lease;
+      if (lease) retire(lease);
+      if ((noLeaseUntil.get(key) ?? 0) > Date.now()) return null;
+      let pending = opening.get(key);
+      if (!pending) {
+        pending = open(key, orgId, user, amount, info).finally(() => opening.delete(key));
+        opening.set(key, pending);
+      }
+      const opened = await pending;
+      if (!opened) return null;
+      if (!opened.retired && opened.free >= amount) return opened;
+    }
+    return null;
+  }
+
+  function schedule(lease: Lease, delayMs: number): void {
+    if (lease.capturing) return;
+    if (lease.timer) {
+      if (delayMs > 0) return;
+      clearTimeout(lease.timer);
+    }
+    lease.timer = setTimeout(() => {
+      lease.timer = null;
+      void capture(lease);
+    }, delayMs);
+  }
+
+  async function capture(lease: Lease): Promise<void> {
+    if (lease.capturing || lease.owed.length === 0) return maybeRelease(lease);
+    lease.capturing = true;
+    const batch = lease.owed.splice(0, o.captureBatch);
+    try {
+      const captured = await captureLease(ctx, lease.orgId, lease.id, lease.accountId, batch.map((b) => b.charge), system);
+      lease.failures = 0;
+      lease.available = captured.available;
+      captured.charges.forEach((outcome, i) => {
+        const owed = batch[i];
+        if (outcome.ok) {
+          owed.resolve({ charged: outcome.charged, remaining: lease.available + lease.free });
+        } else {
+          // Refused: nothing was taken, so what it was to take from the lease is free again.
+          if (owed.charge.fromHold !== undefined) lease.free += owed.charge.fromHold;
+          owed.reject(outcome.error);
+        }
+      });
+    } catch (err) {
+      if (isAppError(err)) {
+        // The lease cannot be captured any more (it expired, say): its requests are refused, and it is done.
+        for (const owed of batch) owed.reject(err);
+        lease.owed.splice(0).forEach((owed) => owed.reject(err));
+        retire(lease);
+      } else if (++lease.failures >= o.captureAttempts) {
+        // Left to reconcile, from the lines the proxy journaled for these requests.
+        logger.error({ err, event: 'proxy.capture_failed', leaseId: lease.id, charges: batch.length }, 'could not capture charges of a lease');
+        for (const owed of batch) owed.reject(err);
+        lease.failures = 0;
+      } else {
+        lease.owed.unshift(...batch);
+      }
+    } finally {
+      lease.capturing = false;
+      if (lease.owed.length > 0) schedule(lease, lease.failures > 0 ? 200 * 2 ** lease.failures : lease.owed.length >= o.captureBatch ? 0 : o.captureDelayMs);
+      else maybeRelease(lease);
+    }
+  }
+
+  function owe(lease: Lease, charge: LeaseCharge, now: boolean): Promise<MeterSettlement> {
+    return new Promise((resolve, reject) => {
+      lease.owed.push({ charge, resolve, reject });
+      schedule(lease, now || lease.owed.length >= o.captureBatch ? 0 : o.captureDelayMs);
+    });
+  }
+
+  const requestFacts = (info: MeterInfo, status: 'ok' | 'error'): UsageFacts => ({ api_key_id: info.apiKeyId, request_id: info.requestId, status });
+
+  return {
+    leases: () => live.size,
+
+    async hold(orgId, user, request, info): Promise<MeterHold> {
+      const input = reserveInputSchema.safeParse({ user, model: request.model, estimate: estimateOf(request), ttl_seconds: PROXY_HOLD_TTL_SECONDS });
+      if (!input.success) throw validationError('The request cannot be metered', input.error);
+      const [estimate, terms] = await Promise.all([
+        estimatedHold(ctx, orgId, { model: input.data.model!, provider: input.data.provider, estimate: input.data.estimate! }),
+        termsOf(ctx, orgId, request.model),
+      ]);
+      lastTerms.set(`${orgId}:${request.model}`, terms);
+      const amount = estimate.amount;
+      const lease = await leaseFor(orgId, user, amount, info);
+      if (!lease) return base.hold(orgId, user, request, info);
+      lease.free -= amount;
+      lease.outstanding += 1;
+      lease.usedAt = Date.now();
+      const id = randomUUID();
+      parts.set(id, { lease, amount, terms, model: request.model, provider: estimate.facts.provider });
+      return {
+        reservationId: id,
+        leaseId: lease.id,
+        amount,
+        remaining: lease.available + lease.free,
+        quote(usage): MeterQuote | null {
+          const charged = chargeOf(terms, usage);
+          if (charged === null) return null;
+          return { charged, remaining: lease.available + lease.free + amount - charged, terms: quoteTerms(terms) };
+        },
+      };
+    },
+
+    async settle(orgId, reservationId, usage, info, quote) {
+      const part = parts.get(reservationId);
+      if (!part) return base.settle(orgId, reservationId, usage, info, quote);
+      const input = commitUsageOf(usage);
+      const charged = quote?.charged ?? chargeOf(part.terms, usage);
+      if (charged === null) throw new AppError('validation_failed', 'The request cannot be metered');
+      parts.delete(reservationId);
+      const { lease } = part;
+      lease.outstanding -= 1;
+      let fromHold: bigint | undefined;
+      if (charged <= part.amount) lease.free += part.amount - charged;
+      else if (lease.free >= charged - part.amount) lease.free -= charged - part.amount;
+      else {
+        // Beyond what the lease can spare: the rest comes from the member's available credits, or is refused.
+        fromHold = part.amount + lease.free;
+        lease.free = 0n;
+      }
+      const terms = quote ? quotedTerms(quote.terms) : quotedTerms(quoteTerms(part.terms));
+      return owe(
+        lease,
+        {
+          id: reservationId,
+          amount: charged,
+          fromHold,
+          facts: { ...requestFacts(info, 'ok'), ...pricedUsageFacts(input.usage!, terms) },
+          metadata: { endpoint: info.endpoint },
+          actor: actor(info),
+        },
+        fromHold !== undefined,
+      );
+    },
+
+    async cancel(orgId, reservationId, info, outcome = 'failed') {
+      const part = parts.get(reservationId);
+      if (!part) return base.cancel(orgId, reservationId, info, outcome);
+      parts.delete(reservationId);
+      const { lease } = part;
+      lease.outstanding -= 1;
+      lease.free += part.amount;
+      if (outcome === 'refused') return maybeRelease(lease);
+      // The failed request's usage record, with the others' charges.
+      owe(lease, { id: reservationId, amount: 0n, facts: { ...requestFacts(info, 'error'), model: part.model, provider: part.provider }, metadata: { endpoint: info.endpoint }, actor: actor(info) }, false).catch(
+        (err: unknown) => logger.error({ err, event: 'proxy.cancel_failed', reservationId }, 'could not record a failed request'),
+      );
+    },
+
+    priceOffline(orgId, usage) {
+      const terms = lastTerms.get(`${orgId}:${usage.model}`);
+      return terms ? chargeOf(terms, usage) : base.priceOffline!(orgId, usage);
+    },
+
+    async settleLeased(orgId, leaseId, chargeId, usage, info, quote) {
+      const input = commitUsageOf(usage);
+      const priced = quote
+        ? { amount: quote.charged, facts: pricedUsageFacts(input.usage!, quotedTerms(quote.terms)) }
+        : await pricedUsage(ctx, orgId, input.usage!);
+      const captured = await captureLease(
+        ctx,
+        orgId,
+        leaseId,
+        null,
+        [{ id: chargeId, amount: priced.amount, facts: { ...requestFacts(info, 'ok'), ...priced.facts }, metadata: { endpoint: info.endpoint }, actor: actor(info) }],
+        system,
+      );
+      const [outcome] = captured.charges;
+      if (!outcome.ok) throw outcome.error;
+      return { charged: outcome.charged, remaining: captured.available };
+    },
+
+    async releaseLease(orgId, leaseId) {
+      try {
+        await releaseReservation(ctx, orgId, leaseId, system);
+      } catch (err) {
+        if (!(isAppError(err) && (err.code.startsWith('reservation_') || err.code === 'not_found'))) throw err;
+      }
+    },
+
+    async close() {
+      clearInterval(sweeper);
+      for (const lease of [...current.values()]) retire(lease);
+      for (const lease of live) if (lease.owed.length > 0) schedule(lease, 0);
+      const deadline = Date.now() + 10_000;
+      while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    },
+  };
+}
+
+const holder = globalThis as unknown as { __creditsLeasedMeter?: ProxyMeter };
+
+/** The process's leased meter over its ledger context, journaling its leases in `journalDir`. */
+export function getLeasedMeter(ctx: LedgerContext, journalDir: string): ProxyMeter {
+  holder.__creditsLeasedMeter ??= leasedMeter(ctx, { journalDir });
+  return holder.__creditsLeasedMeter;
+}
