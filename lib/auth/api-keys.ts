@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { ApiKeyScope } from '../generated/prisma/client.ts';
 import { AppError } from '../http/errors.ts';
 import { logger } from '../http/logger.ts';
-import { processMap } from '../ops/process-memory.ts';
+import { RefreshingMemory } from '../ops/refreshing-memory.ts';
 import type { DbOrTx } from '../users/create-user.ts';
 import { withTransaction } from '../users/create-user.ts';
 import { type Actor, recordAudit } from './actor.ts';
@@ -153,25 +153,20 @@ export type VerifiedApiKey = {
 export async function verifyApiKey(db: DbOrTx, key: string): Promise<VerifiedApiKey | null> {
   if (!keyPattern.test(key)) return null;
   const keyHash = hashApiKey(key);
-  const cached = verifiedKeys.get(keyHash);
-  if (cached && Date.now() - cached.at < VERIFIED_TTL_MS) return cached.value;
-  const value = await lookUpApiKey(db, keyHash);
-  if (verifiedKeys.size >= 10_000) verifiedKeys.clear();
-  verifiedKeys.set(keyHash, { value, at: Date.now() });
-  return value;
+  return verifiedKeys.get(keyHash, () => lookUpApiKey(db, keyHash));
 }
 
 /**
  * Verified keys are remembered for a few seconds, so the metering hot path does not read the key on every
- * call: a revocation takes effect at once in the process that made it and within VERIFIED_TTL_MS elsewhere.
- * The memory holds only key hashes.
+ * call (lib/ops/refreshing-memory.ts): a revocation takes effect at once in the process that made it and
+ * within VERIFIED_TTL_MS (and one read) elsewhere. The memory holds only key hashes.
  */
 const VERIFIED_TTL_MS = 5_000;
-const verifiedKeys = processMap<string, { value: VerifiedApiKey | null; at: number }>('verified-api-keys');
+const verifiedKeys = new RefreshingMemory<string, VerifiedApiKey | null>('verified-api-keys', VERIFIED_TTL_MS);
 
 /** Forgets every remembered key (after a revocation). */
 export function forgetVerifiedApiKeys(): void {
-  verifiedKeys.clear();
+  verifiedKeys.forget();
 }
 
 async function lookUpApiKey(db: DbOrTx, keyHash: string): Promise<VerifiedApiKey | null> {

@@ -46,8 +46,41 @@ type PriceRow = ModelPriceData & { match: MatchRule };
 type CompiledVersion = { rows: PriceRow[]; memo: Map<string, PriceRow | null> };
 
 // Promises, so that concurrent lookups (a batch of a thousand events) share one query.
-const versionLists = new Map<string, { loadedAt: number; list: Promise<VersionHeader[]> }>();
-const monthSpends = new Map<string, { loadedAt: number; spent: Promise<bigint> }>();
+type Remembered<T> = { loadedAt: number; value: Promise<T>; refreshing?: boolean };
+const versionLists = new Map<string, Remembered<VersionHeader[]>>();
+const monthSpends = new Map<string, Remembered<bigint>>();
+
+/**
+ * The remembered value of `key` while younger than CACHE_MS; up to twice that, still the remembered value
+ * while one load replaces it (so requests do not wait for the database every few seconds); else a new load.
+ * A failed load is forgotten.
+ */
+function remembered<T>(map: Map<string, Remembered<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  const cached = map.get(key);
+  const age = cached ? Date.now() - cached.loadedAt : Infinity;
+  if (cached && age < CACHE_MS) return cached.value;
+  if (cached && age < 2 * CACHE_MS) {
+    if (!cached.refreshing) {
+      cached.refreshing = true;
+      const next = load();
+      next.then(
+        () => {
+          if (map.get(key) === cached) map.set(key, { loadedAt: Date.now(), value: next });
+        },
+        () => (cached.refreshing = false),
+      );
+    }
+    return cached.value;
+  }
+  if (map.size >= 10_000) map.clear();
+  const value = load();
+  const entry = { loadedAt: Date.now(), value };
+  map.set(key, entry);
+  value.catch(() => {
+    if (map.get(key) === entry) map.delete(key);
+  });
+  return value;
+}
 const compiled = new Map<string, Promise<CompiledVersion>>();
 let seeding: Promise<void> | undefined;
 
@@ -113,16 +146,7 @@ async function loadVersionList(db: Db, orgId: string | null): Promise<VersionHea
 }
 
 function versionList(db: Db, orgId: string | null): Promise<VersionHeader[]> {
-  const key = orgId ?? 'global';
-  const cached = versionLists.get(key);
-  if (cached && Date.now() - cached.loadedAt < CACHE_MS) return cached.list;
-  if (versionLists.size >= 10_000) versionLists.clear();
-  const list = loadVersionList(db, orgId);
-  versionLists.set(key, { loadedAt: Date.now(), list });
-  list.catch(() => {
-    if (versionLists.get(key)?.list === list) versionLists.delete(key);
-  });
-  return list;
+  return remembered(versionLists, orgId ?? 'global', () => loadVersionList(db, orgId));
 }
 
 function asOf(list: VersionHeader[], at: Date): VersionHeader | null {
@@ -146,19 +170,17 @@ export type PricingAsOf = {
 function monthSpend(db: Db, orgId: string, at: Date): Promise<bigint> {
   const monthStart = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
   const key = `${orgId}:${monthStart.toISOString()}`;
-  const cached = monthSpends.get(key);
-  if (cached && Date.now() - cached.loadedAt < CACHE_MS) return cached.spent;
-  const spent = db.$queryRawUnsafe<Array<{ spent: string }>>(
-    `SELECT coalesce(sum(cost), 0)::text AS spent FROM "usage_rollups_hourly"
-      WHERE org_id = $1::uuid AND hour >= $2::timestamptz AND hour <= $3::timestamptz`,
-    orgId,
-    monthStart.toISOString(),
-    at.toISOString(),
-  ).then((rows) => BigInt(rows[0]?.spent ?? '0'));
-  if (monthSpends.size >= 10_000) monthSpends.clear();
-  monthSpends.set(key, { loadedAt: Date.now(), spent });
-  spent.catch(() => monthSpends.delete(key));
-  return spent;
+  return remembered(monthSpends, key, () =>
+    db
+      .$queryRawUnsafe<Array<{ spent: string }>>(
+        `SELECT coalesce(sum(cost), 0)::text AS spent FROM "usage_rollups_hourly"
+          WHERE org_id = $1::uuid AND hour >= $2::timestamptz AND hour <= $3::timestamptz`,
+        orgId,
+        monthStart.toISOString(),
+        at.toISOString(),
+      )
+      .then((rows) => BigInt(rows[0]?.spent ?? '0')),
+  );
 }
 
 async function discountBps(db: Db, orgId: string, org: VersionHeader | null, at: Date): Promise<number> {

@@ -6,12 +6,12 @@
  */
 import type { Logger } from '../http/logger.ts';
 import type { MeterHold, MeterInfo, ProxyMeter } from './meter.ts';
-import type { Admission, ProxyRateLimiter, RateLimitSubject } from './rate-limits.ts';
+import type { Admission, RateLimiter, RateLimitSubject } from './rate-limits.ts';
 import type { ProxyRequest } from './request.ts';
 import type { ProxyLimits } from './settings.ts';
 
 export async function admitAndHold(
-  d: { limiter: ProxyRateLimiter; meter: ProxyMeter },
+  d: { limiter: RateLimiter; meter: ProxyMeter },
   limits: ProxyLimits,
   subject: RateLimitSubject,
   request: ProxyRequest,

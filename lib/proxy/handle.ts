@@ -31,7 +31,7 @@ import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, ProxyEndpoint, Pro
 import { listProxyModels } from './models.ts';
 import { openAiErrorResponse } from './openai-errors.ts';
 import { authenticateProxyRequest } from './proxy-auth.ts';
-import type { Admission, ProxyRateLimiter } from './rate-limits.ts';
+import type { Admission, RateLimiter } from './rate-limits.ts';
 import { parseProxyRequest, type ProxyRequest } from './request.ts';
 import { rememberedProxySettings, type ProxySettings } from './settings.ts';
 import type { JournalTicket, SettlementJournal } from './settlement-journal.ts';
@@ -42,7 +42,7 @@ import type { Upstream } from './upstreams.ts';
 export type ProxyDeps = {
   db: DbOrTx;
   meter: ProxyMeter;
-  limiter: ProxyRateLimiter;
+  limiter: RateLimiter;
   upstreams: UpstreamSource;
   breakers: UpstreamBreakers;
   unmetered: UnmeteredGuard;

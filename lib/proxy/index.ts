@@ -21,8 +21,10 @@
  * - Stored upstream keys never leave the module in a view; only their last four characters do.
  * - Errors have OpenAI's shape; statuses come from the one code table of lib/http/errors.ts.
  *
- * Why the limits hold across instances: counting happens in PostgreSQL, one statement per admission and per
- * end, with rows locked in bucket order (see the proxy migration).
+ * Why the limits hold across instances: capacity is claimed in PostgreSQL, each claim one statement with
+ * rows locked in bucket order (the rate-limit claims migration), and an instance admits only from what it
+ * claimed (claimed-rate-limits.ts). Why a hold taken in memory is exact: it is set aside from a lease, a hold
+ * in the ledger of the member's own credits (leased-meter.ts).
  */
 export { proxyRoute, settlementsDone, type ProxyDeps } from './handle.ts';
 export type { MeteredUsage, MeterHold, MeterInfo, MeterRequest, MeterSettlement, ProxyEndpoint, ProxyMeter } from './meter.ts';

@@ -1,16 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type PgPool } from '../db/pg.ts';
 import { pgRunner } from '../ledger/apply.ts';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
 import { ProxyRateLimiter } from './rate-limits.ts';
 import { defaultProxySettings, type ProxyLimits } from './settings.ts';
+import { spawnBurst } from './testing/burst.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
 let database: TestDatabase;
 let pool: PgPool;
 let limiter: ProxyRateLimiter;
@@ -152,32 +148,3 @@ describe('concurrent requests', () => {
     await Promise.all(held.map((h) => limiter.finish(h, 1)));
   });
 });
-
-type Burst = { ready: Promise<void>; go: () => void; done: Promise<{ admitted: number; refused: number }> };
-
-function spawnBurst(args: string[]): Burst {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/admit-burst.ts'), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  let buffered = '';
-  let onReady: () => void = () => {};
-  let onResult: (line: string) => void = () => {};
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
-  const result = new Promise<string>((resolve) => (onResult = resolve));
-  child.stdout.on('data', (d) => {
-    buffered += String(d);
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (line === 'ready') onReady();
-      else if (line.startsWith('{')) onResult(line);
-    }
-  });
-  const exited = new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`admit-burst exited with ${code}: ${stderr}`)))));
-  return {
-    ready: Promise.race([ready, exited.then(() => Promise.reject(new Error(`admit-burst ended early: ${stderr}`)))]),
-    go: () => child.stdin.end('go\n'),
-    done: Promise.all([result, exited]).then(([line]) => JSON.parse(line)),
-  };
-}

@@ -23,11 +23,12 @@ export type Admission = {
   tokenBuckets: { name: string; amount: number }[];
 };
 
-type Bucket = { name: string; amount: number; limit: number };
+export type Bucket = { name: string; amount: number; limit: number };
 
 export const DEFAULT_LEASE_SECONDS = 60;
 
-function buckets(limits: ProxyLimits, s: RateLimitSubject, tokens: number) {
+/** The window buckets (with what the request takes from each) and the slot buckets of a request. */
+export function buckets(limits: ProxyLimits, s: RateLimitSubject, tokens: number) {
   const key = `key:${s.apiKeyId}`;
   const user = `user:${s.orgId}:${s.user}`;
   const windows: Bucket[] = [];
@@ -52,13 +53,37 @@ function describeBucket(bucket: string): string {
   return `${bucket.startsWith('key:') ? 'API key' : 'user'} limit of ${kind}`;
 }
 
+/** The refusal of a request by `bucket`, retried after `retryAfterMs`. */
+export function rateLimited(bucket: string, retryAfterMs: number): AppError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new AppError('rate_limited', `Rate limit reached: ${describeBucket(bucket)}. Retry after ${retryAfterSeconds} s.`, {
+    retryAfterSeconds,
+    limit: bucket.startsWith('key:') ? 'api_key' : 'user',
+    kind: bucket.slice(bucket.lastIndexOf(':') + 1),
+  });
+}
+
+/** What the proxy needs from rate limiting: admit (or refuse) a request, end it, keep a long one's slots. */
+export type RateLimiter = {
+  /** Admits the request or throws AppError rate_limited with `retryAfterSeconds`. */
+  admit(limits: ProxyLimits, subject: RateLimitSubject, estimatedTokens: number): Promise<Admission>;
+  /** Ends the request: frees its slots and counts the tokens it really used instead of the estimate. */
+  finish(admission: Admission, usedTokens: number): Promise<void>;
+  /** Extends the lease of a long request's slots. */
+  extend(admission: Admission): Promise<void>;
+  /** Seconds a slot's lease lasts unless extended. */
+  readonly lease: number;
+  /** Gives back what the limiter holds (graceful shutdown). */
+  close?(): Promise<void>;
+};
+
 type AdmitCall = { buckets: string[]; amounts: number[]; limits: number[]; slot: string; slot_buckets: string[]; slot_limits: number[]; lease: number };
 type FinishCall = { slot: string; window: string; buckets: string[]; adjust: number[] };
 type AdmitResult = { admitted: true; window: string } | { admitted: false; bucket: string; retry_after_ms: number };
 
 const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
-export class ProxyRateLimiter {
+export class ProxyRateLimiter implements RateLimiter {
   private readonly admissions: StatementBatcher<AdmitCall, AdmitResult>;
   private readonly ends: StatementBatcher<FinishCall, void>;
 
@@ -107,14 +132,7 @@ export class ProxyRateLimiter {
       slot_limits: slots.map((b) => b.limit),
       lease: this.leaseSeconds,
     });
-    if (!result.admitted) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(Number(result.retry_after_ms) / 1000));
-      throw new AppError('rate_limited', `Rate limit reached: ${describeBucket(result.bucket)}. Retry after ${retryAfterSeconds} s.`, {
-        retryAfterSeconds,
-        limit: result.bucket.startsWith('key:') ? 'api_key' : 'user',
-        kind: result.bucket.slice(result.bucket.lastIndexOf(':') + 1),
-      });
-    }
+    if (!result.admitted) throw rateLimited(result.bucket, Number(result.retry_after_ms));
     const tokenBuckets = windows.filter((b) => b.name.endsWith(':tpm')).map((b) => ({ name: b.name, amount: b.amount }));
     return { slot, window: result.window, tokenBuckets };
   }

@@ -1,7 +1,7 @@
 /**
  * The proxy's wiring in the app process, from configuration: the default upstream (LLM_UPSTREAM_BASE_URL and
- * LLM_UPSTREAM_API_KEY), the keyring of sealed upstream keys, circuit breakers and rate limits over the
- * process's database pool, and the journals of unmetered requests and of settlements owed, in the data
+ * LLM_UPSTREAM_API_KEY), the keyring of sealed upstream keys, circuit breakers and rate limits (admitted from
+ * claimed capacity, claimed-rate-limits.ts) over the process's database pool, and the journals of unmetered requests and of settlements owed, in the data
  * folder. The meter is passed in: route handlers call `proxyRoute(endpoint, () => getProxyDeps(meter))`, so
  * nothing connects before first use.
  */
@@ -20,7 +20,7 @@ import { settlementsDone, type ProxyDeps } from './handle.ts';
 import { getKeyring } from './keyring.ts';
 import type { ProxyMeter } from './meter.ts';
 import { getLeasedMeter } from './leased-meter.ts';
-import { ProxyRateLimiter } from './rate-limits.ts';
+import { ClaimedRateLimiter } from './claimed-rate-limits.ts';
 import { defaultUpstreamFrom } from './upstream-routing.ts';
 
 /** How long the proxy waits for an upstream's answer, and then for each chunk of a stream. */
@@ -44,7 +44,7 @@ export function getProxyDeps(meter: ProxyMeter): ProxyDeps {
     deps = {
       db,
       meter,
-      limiter: new ProxyRateLimiter(pgRunner(getPgPool())),
+      limiter: new ClaimedRateLimiter(pgRunner(getPgPool())),
       upstreams: {
         db,
         keyring: getKeyring(),
@@ -80,9 +80,12 @@ export function productionProxyDeps(): ProxyDeps {
 
 /**
  * Graceful shutdown: settles the proxied requests still running, then has each meter charge what it owes and
- * release its leases.
+ * release its leases, and each rate limiter give back the slots it holds.
  */
 export async function closeProxy(): Promise<void> {
   await settlementsDone();
-  for (const meter of holder.__creditsProxy?.keys() ?? []) await meter.close?.();
+  for (const [meter, deps] of holder.__creditsProxy ?? []) {
+    await meter.close?.();
+    await deps.limiter.close?.();
+  }
 }

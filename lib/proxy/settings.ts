@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { type Actor, recordAudit } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema } from '../money/credits.ts';
-import { processMap } from '../ops/process-memory.ts';
+import { RefreshingMemory } from '../ops/refreshing-memory.ts';
 import { type DbOrTx, withTransaction } from '../users/create-user.ts';
 
 export type ProxyLimits = {
@@ -151,32 +151,29 @@ export async function listKeyLimits(db: DbOrTx, orgId: string): Promise<KeyLimit
 
 const MEMORY_MS = 5_000;
 // One per process: forgetting after a change (a dashboard action) reaches the proxy's copy of this module too.
-const remembered = processMap<string, { at: number; settings: ProxySettings }>('proxy-settings');
+const remembered = new RefreshingMemory<string, ProxySettings>('proxy-settings', MEMORY_MS);
 
 /**
- * The settings, read at most every few seconds per key. When the read fails (the database is unreachable)
- * the last settings read are returned with `stale: true`, or the error is thrown when there are none.
+ * The settings, read at most every few seconds per key (lib/ops/refreshing-memory.ts). When the read fails
+ * (the database is unreachable) the last settings read are returned with `stale: true`, or the error is
+ * thrown when there are none.
  */
 export async function rememberedProxySettings(
   db: DbOrTx,
   orgId: string,
   apiKeyId: string,
-  maxAgeMs = MEMORY_MS,
+  maxAgeMs?: number,
 ): Promise<{ settings: ProxySettings; stale: boolean }> {
   const key = `${orgId}:${apiKeyId}`;
-  const hit = remembered.get(key);
-  if (hit && Date.now() - hit.at < maxAgeMs) return { settings: hit.settings, stale: false };
   try {
-    const settings = await loadProxySettings(db, orgId, apiKeyId);
-    if (remembered.size >= 10_000) remembered.clear();
-    remembered.set(key, { at: Date.now(), settings });
-    return { settings, stale: false };
+    return { settings: await remembered.get(key, () => loadProxySettings(db, orgId, apiKeyId), maxAgeMs), stale: false };
   } catch (err) {
-    if (hit) return { settings: hit.settings, stale: true };
+    const last = remembered.last(key);
+    if (last) return { settings: last, stale: true };
     throw err;
   }
 }
 
 export function forgetProxySettings(): void {
-  remembered.clear();
+  remembered.forget();
 }

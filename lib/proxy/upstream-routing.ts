@@ -7,6 +7,7 @@
 import type { DbOrTx } from '../users/create-user.ts';
 import type { Keyring } from './secret-box.ts';
 import { loadEnabledUpstreams, type Upstream } from './upstreams.ts';
+import { RefreshingMemory } from '../ops/refreshing-memory.ts';
 
 export function matchesModel(pattern: string, model: string): boolean {
   if (!pattern.includes('*')) return pattern === model;
@@ -32,33 +33,23 @@ export function pickUpstream(upstreams: readonly Upstream[], model: string): Ups
 }
 
 const MEMORY_MS = 5_000;
-const remembered = new Map<string, { at: number; upstreams: Upstream[] }>();
-const loading = new Map<string, Promise<Upstream[]>>();
+const remembered = new RefreshingMemory<string, Upstream[]>('org-upstreams', MEMORY_MS);
 
 export function forgetOrgUpstreams(orgId?: string): void {
-  if (orgId) remembered.delete(orgId);
-  else remembered.clear();
+  remembered.forget(orgId);
 }
 
 /**
- * The org's enabled upstreams, read at most every few seconds (one read at a time per org). When a read fails
- * the last upstreams read are used, so a database outage does not change where requests go.
+ * The org's enabled upstreams, read at most every few seconds (one read at a time per org; lib/ops/
+ * refreshing-memory.ts). When a read fails the last upstreams read are used, so a database outage does not
+ * change where requests go.
  */
 async function orgUpstreams(db: DbOrTx, keyring: Keyring, orgId: string): Promise<Upstream[]> {
-  const hit = remembered.get(orgId);
-  if (hit && Date.now() - hit.at < MEMORY_MS) return hit.upstreams;
-  let pending = loading.get(orgId);
-  if (!pending) {
-    pending = loadEnabledUpstreams(db, keyring, orgId).finally(() => loading.delete(orgId));
-    loading.set(orgId, pending);
-  }
   try {
-    const upstreams = await pending;
-    if (remembered.size >= 10_000) remembered.clear();
-    remembered.set(orgId, { at: Date.now(), upstreams });
-    return upstreams;
+    return await remembered.get(orgId, () => loadEnabledUpstreams(db, keyring, orgId));
   } catch (err) {
-    if (hit) return hit.upstreams;
+    const last = remembered.last(orgId);
+    if (last) return last;
     throw err;
   }
 }

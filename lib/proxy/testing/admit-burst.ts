@@ -1,23 +1,25 @@
 /**
  * One process of a multi-process rate-limit race (lib/proxy/rate-limits.db.test.ts):
  *
- *   node --import tsx lib/proxy/testing/admit-burst.ts <database url> <limits json> <subject json> <count>
+ *   node --import tsx lib/proxy/testing/admit-burst.ts <database url> <limits json> <subject json> <count> [claimed]
  *
  * Opens its own pool, prints `ready`, waits for `go` on stdin, then asks for `count` admissions at once
- * (keeping every admitted slot) and prints {"admitted": n, "refused": m}.
+ * (keeping every admitted slot) and prints {"admitted": n, "refused": m}. With `claimed`, the limiter admits from
+ * claimed capacity (claimed-rate-limits.ts) instead of counting each request in the database.
  */
 import { createInterface } from 'node:readline';
 import { createPgPool } from '../../db/pg.ts';
 import { isAppError } from '../../http/errors.ts';
 import { pgRunner } from '../../ledger/apply.ts';
+import { ClaimedRateLimiter } from '../claimed-rate-limits.ts';
 import { ProxyRateLimiter } from '../rate-limits.ts';
 
 async function main(): Promise<void> {
-  const [url, limitsJson, subjectJson, countText] = process.argv.slice(2);
+  const [url, limitsJson, subjectJson, countText, kind] = process.argv.slice(2);
   const count = Number(countText);
   if (!url || !limitsJson || !subjectJson || !Number.isInteger(count)) throw new Error('usage: admit-burst.ts <url> <limits> <subject> <count>');
   const pool = createPgPool(url, 8);
-  const limiter = new ProxyRateLimiter(pgRunner(pool));
+  const limiter = kind === 'claimed' ? new ClaimedRateLimiter(pgRunner(pool)) : new ProxyRateLimiter(pgRunner(pool));
   try {
     await Promise.all(Array.from({ length: 8 }, () => pool.query('SELECT 1')));
     const lines = createInterface({ input: process.stdin });

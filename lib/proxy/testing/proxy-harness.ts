@@ -18,6 +18,7 @@ import { UnmeteredGuard } from '../degradation.ts';
 import { SettlementJournal } from '../settlement-journal.ts';
 import { proxyRoute, type ProxyDeps } from '../handle.ts';
 import type { ProxyMeter } from '../meter.ts';
+import { ClaimedRateLimiter } from '../claimed-rate-limits.ts';
 import { ProxyRateLimiter } from '../rate-limits.ts';
 import { masterKey } from '../secret-box.ts';
 import { defaultUpstreamFrom } from '../upstream-routing.ts';
@@ -47,6 +48,8 @@ export type TestProxyOptions = {
   poolSize?: number;
   /** Serve the routes as the production server does (lib/http/fast-dispatch.ts) instead of as Next.js does. */
   direct?: boolean;
+  /** Admit rate limits from claimed capacity, as production does (claimed-rate-limits.ts), instead of per request. */
+  claimedLimits?: boolean;
 };
 
 export async function startTestProxy(db: Db, url: string, options: TestProxyOptions = {}): Promise<TestProxy> {
@@ -59,7 +62,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
   const base: ProxyDeps = {
     db,
     meter: options.meter?.(ctx, settlementsDir) ?? fixedRateMeter(ctx, testRates),
-    limiter: new ProxyRateLimiter(run),
+    limiter: options.claimedLimits ? new ClaimedRateLimiter(run) : new ProxyRateLimiter(run),
     upstreams: {
       db,
       keyring: { current: masterKey(randomBytes(32)), previous: [] },
@@ -88,6 +91,7 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
       await served.close();
       await fake.close();
       await deps.meter.close?.();
+      await deps.limiter.close?.();
       await pool.end();
       rmSync(base.settlements.dir, { recursive: true, force: true });
     },

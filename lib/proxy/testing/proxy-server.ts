@@ -6,8 +6,8 @@
  *
  * Prints one JSON line {"baseUrl": ..., "upstreamUrl": ..., "relayUrl": ...} when it listens (127.0.0.1,
  * ephemeral ports) and stops when its stdin closes. The proxy is the production one: the leased meter
- * (catalog prices, holds from leases, one usage record per request) and the production server's direct
- * dispatch. The relay is
+ * (catalog prices, holds from leases, one usage record per request), rate limits admitted from claimed
+ * capacity, and the production server's direct dispatch. The relay is
  * a bare forwarder in the same process, served the same way (the request body to the upstream, the answer
  * back as it streams, nothing else): the floor any proxy pays on this machine, to tell the proxy's own cost
  * from the cost of one more HTTP hop.
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const url = process.argv[2];
   if (!url) throw new Error('usage: proxy-server.ts <database url>');
   const db = createDb(url, { poolSize: 5 });
-  const proxy = await startTestProxy(db, url, { poolSize: 20, meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }), direct: true });
+  const proxy = await startTestProxy(db, url, { poolSize: 20, meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }), claimedLimits: true, direct: true });
   const relay = await serveRoutes({
     '/v1/chat/completions': async (req) => {
       const res = await fetch(`${proxy.fake.baseUrl}/chat/completions`, {

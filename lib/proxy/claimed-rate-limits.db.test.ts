@@ -1,0 +1,175 @@
+/**
+ * Rate limits admitted from claimed capacity: the same limits as counting every request in the database, exact
+ * across processes, with tokens corrected to the real use, slots freed when requests end, given back when no
+ * longer needed and lapsing with their lease when their instance dies.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgPool, type PgPool } from '../db/pg.ts';
+import { pgRunner } from '../ledger/apply.ts';
+import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
+import { ClaimedRateLimiter } from './claimed-rate-limits.ts';
+import type { ProxyLimits } from './settings.ts';
+import { spawnBurst } from './testing/burst.ts';
+
+let database: TestDatabase;
+let pool: PgPool;
+const limiters: ClaimedRateLimiter[] = [];
+
+const unlimited: ProxyLimits = {
+  keyRequestsPerMinute: null,
+  keyTokensPerMinute: null,
+  keyConcurrentRequests: null,
+  userRequestsPerMinute: null,
+  userTokensPerMinute: null,
+  userConcurrentRequests: null,
+};
+const subject = () => ({ orgId: randomUUID(), apiKeyId: randomUUID(), user: 'ada' });
+/** An app instance's limiter. */
+const instance = (...args: ConstructorParameters<typeof ClaimedRateLimiter> extends [unknown, ...infer R] ? R : never) => {
+  const limiter = new ClaimedRateLimiter(pgRunner(pool), ...args);
+  limiters.push(limiter);
+  return limiter;
+};
+const slotsHeld = async (bucket: string) => Number((await pool.query('SELECT count(*) AS n FROM proxy_concurrency_slots WHERE bucket = $1', [bucket])).rows[0].n);
+
+beforeAll(async () => {
+  database = await useTestDatabase();
+  pool = createPgPool(database.url, 10);
+});
+afterAll(async () => {
+  await Promise.all(limiters.map((l) => l.close()));
+  await pool.end();
+  await database.db.$disconnect();
+});
+
+async function outcomes(promises: Promise<unknown>[]) {
+  const settled = await Promise.allSettled(promises);
+  return {
+    admitted: settled.filter((s) => s.status === 'fulfilled').length,
+    refused: settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : [])),
+  };
+}
+
+describe('requests per minute from claimed capacity', () => {
+  it('admits up to the limit and refuses the rest with a retry time', async () => {
+    const limiter = instance();
+    const s = subject();
+    const burst = await outcomes(Array.from({ length: 8 }, () => limiter.admit({ ...unlimited, keyRequestsPerMinute: 5 }, s, 10)));
+    expect(burst.admitted).toBe(5);
+    expect(burst.refused).toHaveLength(3);
+    expect(burst.refused[0]).toMatchObject({ code: 'rate_limited', details: { limit: 'api_key', kind: 'rpm' } });
+    expect(burst.refused[0].details.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(burst.refused[0].details.retryAfterSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it('admits most requests without the database, and never more than the limit across instances', async () => {
+    const s = subject();
+    const limits = { ...unlimited, keyRequestsPerMinute: 160, userRequestsPerMinute: 1000 };
+    const [a, b] = [instance(), instance()];
+    const both = await outcomes(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).admit(limits, s, 1)));
+    expect(both.admitted).toBe(100);
+    // Counted in claims of a sixteenth of the limit (ten requests), at most one claim ahead per instance.
+    const counted = async () => Number((await pool.query('SELECT count FROM proxy_rate_windows WHERE bucket = $1', [`key:${s.apiKeyId}:rpm`])).rows[0].count);
+    expect(await counted()).toBeLessThanOrEqual(120);
+    const rest = await outcomes(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).admit(limits, s, 1)));
+    // Never beyond the limit; short of it by at most what one instance claimed and the other needed.
+    expect(rest.admitted).toBeLessThanOrEqual(60);
+    expect(rest.admitted).toBeGreaterThanOrEqual(50);
+    expect(await counted()).toBe(160);
+  });
+
+  it('holds across two processes on one database', async () => {
+    const s = subject();
+    const limits = { ...unlimited, keyRequestsPerMinute: 30 };
+    const bursts = [0, 1].map(() => spawnBurst([database.url, JSON.stringify(limits), JSON.stringify(s), '40', 'claimed']));
+    await Promise.all(bursts.map((b) => b.ready));
+    bursts.forEach((b) => b.go());
+    const results = await Promise.all(bursts.map((b) => b.done));
+    expect(results.reduce((n, r) => n + r.admitted, 0)).toBe(30);
+    expect(results.reduce((n, r) => n + r.refused, 0)).toBe(50);
+  }, 120_000);
+});
+
+describe('tokens per minute from claimed capacity', () => {
+  it('admits at the estimate and corrects to the real use', async () => {
+    const limiter = instance();
+    const s = subject();
+    const limits = { ...unlimited, keyTokensPerMinute: 1000 };
+    const first = await limiter.admit(limits, s, 900);
+    await expect(limiter.admit(limits, s, 200)).rejects.toMatchObject({ details: { kind: 'tpm' } });
+    await limiter.finish(first, 100);
+    const second = await limiter.admit(limits, s, 800);
+    await expect(limiter.admit(limits, s, 200)).rejects.toMatchObject({ code: 'rate_limited' });
+    // Used beyond its estimate: owed, so less is admitted after it.
+    await limiter.finish(second, 850);
+    await expect(limiter.admit(limits, s, 100)).rejects.toMatchObject({ code: 'rate_limited' });
+    await limiter.admit(limits, s, 50);
+  });
+
+  it('admits a request larger than the whole limit into an empty window', async () => {
+    const limiter = instance();
+    const s = subject();
+    await limiter.admit({ ...unlimited, userTokensPerMinute: 100 }, s, 5000);
+    await expect(limiter.admit({ ...unlimited, userTokensPerMinute: 100 }, s, 1)).rejects.toMatchObject({ code: 'rate_limited' });
+  });
+});
+
+describe('concurrent requests from claimed slots', () => {
+  it('frees a slot when the request finishes, and refuses beyond the limit across instances', async () => {
+    const [a, b] = [instance(), instance()];
+    const s = subject();
+    const limits = { ...unlimited, userConcurrentRequests: 2 };
+    const first = await a.admit(limits, s, 0);
+    await b.admit(limits, s, 0);
+    await expect(a.admit(limits, s, 0)).rejects.toMatchObject({ details: { kind: 'concurrent', limit: 'user' } });
+    await expect(b.admit(limits, s, 0)).rejects.toMatchObject({ details: { kind: 'concurrent' } });
+    await a.finish(first, 0);
+    await a.admit(limits, s, 0);
+  });
+
+  it('gives back slots it no longer needs, so another instance may use them', async () => {
+    const [a, b] = [instance(60, { tickMs: 50 }), instance(60, { tickMs: 50 })];
+    const s = subject();
+    const limits = { ...unlimited, keyConcurrentRequests: 16 };
+    const held = await Promise.all(Array.from({ length: 16 }, () => a.admit(limits, s, 0)));
+    await expect(b.admit(limits, s, 0)).rejects.toMatchObject({ details: { kind: 'concurrent' } });
+    await Promise.all(held.map((h) => a.finish(h, 0)));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await slotsHeld(`key:${s.apiKeyId}:concurrent`)).toBe(0);
+    await b.admit(limits, s, 0);
+    // All of its slots go back when it stops.
+    await b.close();
+    expect(await slotsHeld(`key:${s.apiKeyId}:concurrent`)).toBe(0);
+  });
+
+  it("renews the slots it holds, and a stopped instance's slots lapse with their lease", async () => {
+    const s = subject();
+    const limits = { ...unlimited, keyConcurrentRequests: 1 };
+    const running = instance(1, { tickMs: 100 });
+    await running.admit(limits, s, 0);
+    await new Promise((r) => setTimeout(r, 1300));
+    await expect(instance(1).admit(limits, s, 0)).rejects.toMatchObject({ code: 'rate_limited' });
+
+    const other = subject();
+    // No tick within the lease: as an instance that died.
+    const dead = instance(1, { tickMs: 60_000 });
+    await dead.admit(limits, other, 0);
+    await expect(instance(1).admit(limits, other, 0)).rejects.toMatchObject({ code: 'rate_limited' });
+    await new Promise((r) => setTimeout(r, 1200));
+    await instance(1).admit(limits, other, 0);
+  });
+
+  it('admits and finishes many requests of one key and user at once', async () => {
+    const limiter = instance();
+    const s = subject();
+    const limits = { ...unlimited, keyRequestsPerMinute: 100_000, keyTokensPerMinute: 10_000_000, userTokensPerMinute: 10_000_000, userConcurrentRequests: 1000 };
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const admission = await limiter.admit(limits, s, 100 + i);
+        await limiter.finish(admission, 50);
+      }),
+    );
+    expect(await slotsHeld(`user:${s.orgId}:ada:concurrent`)).toBeGreaterThan(0);
+  });
+});
