@@ -2,9 +2,10 @@
  * npm run bench:proxy — the latency the OpenAI-compatible proxy adds to a call, against calling the upstream
  * directly.
  *
- * Starts a throwaway embedded PostgreSQL and, in a process of its own, the proxy with the local fake upstream
- * (its request flow served on 127.0.0.1 with ephemeral ports as the production server serves it, metered by
- * the production priced meter at the catalog price of gpt-4o-mini, rate limits counted), seeds one funded
+ * Starts a throwaway embedded PostgreSQL, the local fake upstream in a process of its own (a real upstream is
+ * another machine), and in another process the proxy (its request flow served on 127.0.0.1 with ephemeral
+ * ports as the production server serves it: holds from leases priced at the catalog price of gpt-4o-mini, rate
+ * limits admitted from claimed capacity, every request charged with its usage record), seeds one funded
  * org, then sends chat completions open-loop (paced at a fixed rate whatever the answers do, so slow
  * answers cannot hide queueing) at each rate for a bounded time: directly to the upstream and through the
  * proxy, non-streaming and streaming (time to the last byte), and through a bare relay in the proxy's process
@@ -14,7 +15,7 @@
  *
  *   tsx scripts/bench-proxy.ts [--seconds 3] [--rates 100,500]
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +59,18 @@ async function openLoop(rate: number, seconds: number, send: (i: number) => Prom
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, count: total };
 }
 
+/** The JSON line a child process prints once it listens. */
+function firstLine<T>(child: ChildProcess, name: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))) as T);
+    });
+    child.on('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
 async function main() {
   const { openAppDatabase } = await import('../lib/db/app-database.ts');
   const { createDb } = await import('../lib/db/client.ts');
@@ -75,18 +88,15 @@ async function main() {
   const system = { type: 'system' } as const;
   const pool = createPgPool(database.url, 2);
   const ctx = { db, run: pgRunner(pool) };
-  const server = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../lib/proxy/testing/proxy-server.ts'), database.url], {
+  const upstream = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../lib/proxy/testing/fake-upstream-server.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const { baseUrl: upstreamUrl } = await firstLine<{ baseUrl: string }>(upstream, 'the fake upstream');
+  const server = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../lib/proxy/testing/proxy-server.ts'), database.url, upstreamUrl], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'warn' },
   });
-  const urls = await new Promise<{ baseUrl: string; upstreamUrl: string; relayUrl: string }>((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
-    });
-    server.on('exit', (code) => reject(new Error(`the proxy server exited with ${code}`)));
-  });
+  const urls = await firstLine<{ baseUrl: string; upstreamUrl: string; relayUrl: string }>(server, 'the proxy server');
   // The proxy settles streams after answering; give the last settlements time before the next case.
   const settle = () => new Promise((r) => setTimeout(r, 500));
   try {
@@ -154,6 +164,8 @@ async function main() {
   } finally {
     server.stdin.end();
     await new Promise((r) => server.once('exit', r));
+    upstream.stdin.end();
+    await new Promise((r) => upstream.once('exit', r));
     await pool.end();
     await db.$disconnect();
     await database.stop();

@@ -13,7 +13,8 @@
  * from the member's available credits and may be refused, as a commit above its hold would be.
  *
  * A lease takes no new requests once it is older than maxAgeMs, or too small for the next request, and is
- * released once its requests are charged; an idle one after idleMs. Leases are journaled in the settlement
+ * released once its requests are charged; an idle one after idleMs. The next lease is opened ahead of need,
+ * when the current one has less than a quarter left or is near its age, so requests rarely wait for one. Leases are journaled in the settlement
  * journal folder while held: the requests answered from a lease are journaled by the proxy before their answer
  * (with the lease named), so when a process stops without releasing, reconcile charges what it owed and then
  * releases its leases (settlement-reconcile.ts); and a lease expires like any hold in the end.
@@ -43,7 +44,10 @@ export type LeaseOptions = {
   captureBatch: number;
   /** A lease no request used for this long is released. */
   idleMs: number;
-  /** A lease older than this takes no new requests, and is released once its requests are charged. */
+  /**
+   * A lease older than this (give or take a fifth, so that leases opened together do not end together) takes
+   * no new requests, and is released once its requests are charged.
+   */
   maxAgeMs: number;
   /** Captures failing other than by a refusal are tried this many times before their requests are left to reconcile. */
   captureAttempts: number;
@@ -55,8 +59,8 @@ export const defaultLeaseOptions: Omit<LeaseOptions, 'journalDir'> = {
   requestsPerLease: 64,
   captureDelayMs: 10,
   captureBatch: 200,
-  idleMs: 5_000,
-  maxAgeMs: 30_000,
+  idleMs: 30_000,
+  maxAgeMs: 60_000,
   captureAttempts: 5,
 };
 
@@ -70,6 +74,9 @@ type Lease = {
   orgId: string;
   id: string;
   accountId: string;
+  /** What it held when opened. */
+  size: bigint;
+  maxAgeMs: number;
   /** Held by the lease and promised to no request. */
   free: bigint;
   /** What the member had available outside the lease, as the last capture saw it. */
@@ -105,7 +112,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const lease of current.values()) {
-      if (now - lease.openedAt > o.maxAgeMs || (lease.outstanding === 0 && now - lease.usedAt > o.idleMs)) retire(lease);
+      if (now - lease.openedAt > lease.maxAgeMs || (lease.outstanding === 0 && now - lease.usedAt > o.idleMs)) retire(lease);
     }
     for (const [key, until] of noLeaseUntil) if (until <= now) noLeaseUntil.delete(key);
   }, Math.max(50, Math.min(o.idleMs, o.maxAgeMs) / 4));
@@ -150,6 +157,8 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         orgId,
         id,
         accountId: opened.member.accountId,
+        size: opened.amount,
+        maxAgeMs: o.maxAgeMs * (0.8 + 0.4 * Math.random()),
         free: opened.amount,
         available: opened.available,
         outstanding: 0,
@@ -164,7 +173,10 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         ticket,
       };
       live.add(lease);
+      // A lease opened ahead of need takes over from the one before, which finishes the requests it has.
+      const before = current.get(key);
       current.set(key, lease);
+      if (before && before !== lease) retire(before);
       return lease;
     } catch (err) {
       ticket?.resolve(true);
@@ -176,20 +188,32 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
     }
   }
 
+  /** Opens the member's next lease, one at a time per member. */
+  function openNext(key: string, orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
+    let pending = opening.get(key);
+    if (!pending) {
+      pending = open(key, orgId, user, amount, info).finally(() => opening.delete(key));
+      opening.set(key, pending);
+    }
+    return pending;
+  }
+
   /** The member's current lease with `amount` free, opening one when needed; null: hold per request. */
   async function leaseFor(orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
     const key = `${orgId}\u0000${user}`;
     for (let attempt = 0; attempt < 3; attempt++) {
       const lease = current.get(key);
-      if (lease && lease.free >= amount) return lease;
+      if (lease && lease.free >= amount) {
+        // Running low, or old: the next lease is opened now, so that no request waits for it.
+        const low = lease.free - amount < lease.size / 4n || Date.now() - lease.openedAt > lease.maxAgeMs * 0.8;
+        if (low && !opening.has(key) && (noLeaseUntil.get(key) ?? 0) <= Date.now()) {
+          openNext(key, orgId, user, amount, info).catch((err: unknown) => logger.warn({ err, event: 'proxy.lease_open_failed' }, 'could not open a lease ahead of need'));
+        }
+        return lease;
+      }
       if (lease) retire(lease);
       if ((noLeaseUntil.get(key) ?? 0) > Date.now()) return null;
-      let pending = opening.get(key);
-      if (!pending) {
-        pending = open(key, orgId, user, amount, info).finally(() => opening.delete(key));
-        opening.set(key, pending);
-      }
-      const opened = await pending;
+      const opened = await openNext(key, orgId, user, amount, info);
       if (!opened) return null;
       if (!opened.retired && opened.free >= amount) return opened;
     }

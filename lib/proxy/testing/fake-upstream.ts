@@ -170,6 +170,7 @@ export async function startFakeUpstream(options: { apiKey?: string; models?: str
     res.end('data: [DONE]\n\n');
   }
 
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

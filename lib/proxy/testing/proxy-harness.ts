@@ -50,10 +50,15 @@ export type TestProxyOptions = {
   direct?: boolean;
   /** Admit rate limits from claimed capacity, as production does (claimed-rate-limits.ts), instead of per request. */
   claimedLimits?: boolean;
+  /**
+   * The base URL (ending in /v1) of a fake upstream running elsewhere (fake-upstream-server.ts) to use instead
+   * of starting one here; `fake` then only names it (its controls are not available).
+   */
+  externalUpstream?: string;
 };
 
 export async function startTestProxy(db: Db, url: string, options: TestProxyOptions = {}): Promise<TestProxy> {
-  const fake = await startFakeUpstream({ apiKey: 'sk-upstream' });
+  const fake = options.externalUpstream ? elsewhere(options.externalUpstream) : await startFakeUpstream({ apiKey: 'sk-upstream' });
   const pool = createPgPool(url, options.poolSize ?? 10);
   const run = pgRunner(pool);
   const ctx: LedgerContext = { db, run, coalescer: new LedgerCoalescer(run) };
@@ -96,4 +101,12 @@ export async function startTestProxy(db: Db, url: string, options: TestProxyOpti
       rmSync(base.settlements.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fake upstream in another process: its address, without the controls of one started here. */
+function elsewhere(baseUrl: string): FakeUpstream {
+  const unavailable = () => {
+    throw new Error('The fake upstream runs in another process');
+  };
+  return { baseUrl, requests: [], usage: { completionTokens: 12, cachedTokens: 0, reasoningTokens: 0 }, fail: unavailable, recover: unavailable, setLatency: unavailable, close: async () => {} };
 }

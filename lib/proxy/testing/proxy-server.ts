@@ -2,10 +2,11 @@
  * The test proxy (proxy-harness.ts) in a process of its own, for benchmarks that must not share an event loop
  * with their load generator:
  *
- *   node --import tsx lib/proxy/testing/proxy-server.ts <database url>
+ *   node --import tsx lib/proxy/testing/proxy-server.ts <database url> [<upstream base url>]
  *
  * Prints one JSON line {"baseUrl": ..., "upstreamUrl": ..., "relayUrl": ...} when it listens (127.0.0.1,
- * ephemeral ports) and stops when its stdin closes. The proxy is the production one: the leased meter
+ * ephemeral ports) and stops when its stdin closes. The upstream is the fake one at the URL given (another
+ * process: fake-upstream-server.ts), else one started in this process. The proxy is the production one: the leased meter
  * (catalog prices, holds from leases, one usage record per request), rate limits admitted from claimed
  * capacity, and the production server's direct dispatch. The relay is
  * a bare forwarder in the same process, served the same way (the request body to the upstream, the answer
@@ -19,9 +20,9 @@ import { serveRoutes } from './serve.ts';
 
 async function main(): Promise<void> {
   const url = process.argv[2];
-  if (!url) throw new Error('usage: proxy-server.ts <database url>');
+  if (!url) throw new Error('usage: proxy-server.ts <database url> [<upstream base url>]');
   const db = createDb(url, { poolSize: 5 });
-  const proxy = await startTestProxy(db, url, { poolSize: 20, meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }), claimedLimits: true, direct: true });
+  const proxy = await startTestProxy(db, url, { poolSize: 20, meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }), claimedLimits: true, direct: true, externalUpstream: process.argv[3] });
   const relay = await serveRoutes({
     '/v1/chat/completions': async (req) => {
       const res = await fetch(`${proxy.fake.baseUrl}/chat/completions`, {

@@ -70,7 +70,6 @@ END $$;
 CREATE FUNCTION ledger_op_capture(p_org uuid, p_op jsonb, p_now timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r "reservations";
-  v_new jsonb;
   v_pieces jsonb;
   v_charged jsonb;
   v_rest jsonb;
@@ -83,6 +82,8 @@ DECLARE
   v_txn uuid;
   v_records jsonb[] := ARRAY[]::jsonb[];
   v_results jsonb[] := ARRAY[]::jsonb[];
+  v_checked boolean := false;
+  v_dup record;
   v_item jsonb;
   piece jsonb;
 BEGIN
@@ -96,24 +97,24 @@ BEGIN
         WHERE (c->>'id') IS NULL OR coalesce((c->>'amount')::bigint, -1) < 0) THEN
     RETURN ledger_result_error(422, 'validation_failed', 'every charge needs an id and an amount of 0 or more');
   END IF;
-  -- Charges captured before (by their usage record, looked up by primary key) are answered as duplicates.
-  SELECT coalesce(jsonb_agg(c ORDER BY n) FILTER (WHERE u.id IS NULL), '[]'::jsonb),
-         coalesce(array_agg(jsonb_build_object('id', c->>'id', 'ok', true, 'status', 'duplicate',
-                                               'charged', u.cost::text, 'transaction_id', u.transaction_id))
-                    FILTER (WHERE u.id IS NOT NULL), ARRAY[]::jsonb[])
-    INTO v_new, v_results
-    FROM jsonb_array_elements(p_op->'charges') WITH ORDINALITY AS t(c, n)
-    LEFT JOIN "usage_records" u ON u.id = (c->>'id')::uuid;
-  IF jsonb_array_length(v_new) > 0 THEN
-    IF r.status = 'active' AND r.expires_at <= p_now THEN
-      PERFORM ledger_sweep(r.account_id, p_now);
-      RETURN ledger_result_error(409, 'reservation_expired', 'The reservation expired before it was resolved');
-    END IF;
-    IF r.status <> 'active' THEN RETURN ledger_resolved_answer(r, NULL); END IF;
-  END IF;
-
   v_pieces := r.hold_lots;
-  FOR v_item IN SELECT * FROM jsonb_array_elements(v_new) LOOP
+  FOR v_item IN SELECT * FROM jsonb_array_elements(p_op->'charges') LOOP
+    -- A charge captured before (its usage record exists, looked up by primary key) is answered as a duplicate.
+    SELECT u.cost, u.transaction_id INTO v_dup FROM "usage_records" u WHERE u.id = (v_item->>'id')::uuid;
+    IF FOUND THEN
+      v_results := v_results || jsonb_build_object('id', v_item->>'id', 'ok', true, 'status', 'duplicate',
+                                                   'charged', v_dup.cost::text, 'transaction_id', v_dup.transaction_id);
+      CONTINUE;
+    END IF;
+    -- Before the first new charge: the lease must still be capturable.
+    IF NOT v_checked THEN
+      IF r.status = 'active' AND r.expires_at <= p_now THEN
+        PERFORM ledger_sweep(r.account_id, p_now);
+        RETURN ledger_result_error(409, 'reservation_expired', 'The reservation expired before it was resolved');
+      END IF;
+      IF r.status <> 'active' THEN RETURN ledger_resolved_answer(r, NULL); END IF;
+      v_checked := true;
+    END IF;
     v_amount := (v_item->>'amount')::bigint;
     v_txn := NULL;
     IF v_amount > 0 THEN
