@@ -1,7 +1,8 @@
 /**
  * Model-based property test of the ledger: random sequences of grants (pool and members, with and without
  * expiry and priority), allocations, reclaims, transfers, holds, commits below, at and above the hold,
- * releases, repeated commits, usage events with repeated ids, idempotent replays and clock jumps, checked
+ * releases, repeated commits, leases and captures of them (repeated, within and beyond what they hold),
+ * usage events with repeated ids, idempotent replays and clock jumps, checked
  * after every step against a pure model and against the ledger's own invariants (see testing/property.ts).
  * LEDGER_PROPERTY_RUNS sets the number of runs (1000 by default); scripts/ledger-property.ts runs more.
  *

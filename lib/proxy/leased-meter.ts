@@ -315,12 +315,21 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
     async settle(orgId, reservationId, usage, info, quote) {
       const part = parts.get(reservationId);
       if (!part) return base.settle(orgId, reservationId, usage, info, quote);
-      const input = commitUsageOf(usage);
-      const charged = quote?.charged ?? chargeOf(part.terms, usage);
-      if (charged === null) throw new AppError('validation_failed', 'The request cannot be metered');
       parts.delete(reservationId);
       const { lease } = part;
       lease.outstanding -= 1;
+      let input: ReturnType<typeof commitUsageOf>;
+      let charged: bigint | null;
+      try {
+        input = commitUsageOf(usage);
+        charged = quote?.charged ?? chargeOf(part.terms, usage);
+        if (charged === null) throw new AppError('validation_failed', 'The request cannot be metered');
+      } catch (err) {
+        // Nothing can be charged: what the request set aside goes back to the lease.
+        lease.free += part.amount;
+        maybeRelease(lease);
+        throw err;
+      }
       let fromHold: bigint | undefined;
       if (charged <= part.amount) lease.free += part.amount - charged;
       else if (lease.free >= charged - part.amount) lease.free -= charged - part.amount;

@@ -1,7 +1,8 @@
 /**
  * A pure model of the credit ledger, for model-based property tests (lib/ledger/ledger.model.db.test.ts and
- * scripts/ledger-property.ts): random scenarios of grants, moves, holds, commits, releases, usage events
- * (one by one and in batches), idempotent replays and clock jumps, and what the ledger must answer and hold after each of them.
+ * scripts/ledger-property.ts): random scenarios of grants, moves, holds, commits, releases, leases and their
+ * captures, usage events (one by one and in batches), idempotent replays and clock jumps, and what the ledger
+ * must answer and hold after each of them.
  *
  * The model keeps lots as classes of equal terms (account, priority, expiry, creation time): the database
  * breaks ties between such lots by a random id, and lots of equal terms are interchangeable for everything a
@@ -27,6 +28,8 @@ export type Step =
   | { kind: 'commit'; hold: number; mode: 'less' | 'equal' | 'more'; delta: number; key: string | null }
   | { kind: 'retryCommit'; hold: number }
   | { kind: 'release'; hold: number; key: string | null }
+  | { kind: 'lease'; user: number; amount: number; min: number; ttl: number }
+  | { kind: 'capture'; hold: number; charges: Array<{ charge: number; amount: number; fromHold: number | null }> }
   | { kind: 'usage'; user: number; event: number; amount: number }
   | { kind: 'usageBatch'; events: Array<{ user: number; event: number; amount: number }>; key: string | null }
   | { kind: 'repeatUsage'; ref: number }
@@ -42,6 +45,8 @@ export type Request =
   | { kind: 'reserve'; user: number; amount: bigint; ttl: number; key: string | null }
   | { kind: 'commit'; hold: number; amount: bigint; key: string | null }
   | { kind: 'release'; hold: number; key: string | null }
+  | { kind: 'lease'; user: number; amount: bigint; min: bigint; ttl: number }
+  | { kind: 'capture'; hold: number; charges: Array<{ id: string; amount: bigint; fromHold: bigint | null }> }
   | { kind: 'usage'; user: number; event: string; amount: bigint }
   | { kind: 'usageBatch'; events: Array<{ user: number; event: string; amount: bigint }>; key: string | null }
   | { kind: 'advance'; seconds: number };
@@ -53,8 +58,8 @@ export type Outcome =
       fundedBy?: 'user' | 'pool';
       charged?: bigint;
       released?: bigint;
-      status?: 'charged' | 'duplicate';
-      /** A usage batch: one outcome per event. */
+      status?: 'charged' | 'duplicate' | 'captured';
+      /** A usage batch: one outcome per event; a capture: one per charge. */
       events?: Outcome[];
     }
   | { ok: false; code: string };
@@ -77,6 +82,8 @@ export type ModelHold = {
   hash: string | null;
   result: Outcome | null;
   charged: bigint | null;
+  /** Captured in parts (a lease). */
+  lease: boolean;
 };
 
 export type AccountView = { balance: bigint; held: bigint; debt: bigint };
@@ -109,6 +116,8 @@ export class LedgerModel {
   readonly debt = new Map<string, bigint>();
   readonly holds: ModelHold[] = [];
   private readonly events = new Map<string, { fingerprint: string; amount: bigint }>();
+  /** Charges captured from leases, by id. */
+  private readonly captured = new Map<string, bigint>();
   private readonly poolDraws = new Map<string, bigint>();
   private readonly keys = new Map<string, { fingerprint: string; outcome: Outcome }>();
   /** Requests sent with an idempotency key, for replays; usage requests, for repeats; commits by hold. */
@@ -297,6 +306,18 @@ export class LedgerModel {
       case 'release':
         if (this.holds.length === 0) return null;
         return { kind: 'release', hold: step.hold % this.holds.length, key: step.key };
+      case 'lease':
+        return { kind: 'lease', user: user(step.user), amount: credits(step.amount), min: credits(Math.min(step.min, step.amount)), ttl: step.ttl };
+      case 'capture':
+        if (this.holds.length === 0) return null;
+        return {
+          kind: 'capture',
+          hold: step.hold % this.holds.length,
+          // Each request once per capture (the proxy never captures one twice at once).
+          charges: step.charges
+            .filter((c, i) => step.charges.findIndex((d) => d.charge === c.charge) === i)
+            .map((c) => ({ id: `c${c.charge}`, amount: credits(c.amount), fromHold: c.fromHold === null ? null : credits(c.fromHold) })),
+        };
       case 'usage':
         return { kind: 'usage', user: user(step.user), event: `e${step.event}`, amount: credits(step.amount) };
       case 'usageBatch':
@@ -360,6 +381,10 @@ export class LedgerModel {
         return this.commit(req);
       case 'release':
         return this.release(req);
+      case 'lease':
+        return this.lease(req);
+      case 'capture':
+        return this.capture(req);
       case 'usage':
         return this.usage(req);
       case 'usageBatch':
@@ -389,8 +414,87 @@ export class LedgerModel {
       hash: null,
       result: null,
       charged: null,
+      lease: false,
     });
     return { outcome: { ok: true, hold: this.holds.length - 1, fundedBy: funded === own ? 'user' : 'pool' }, effect: true };
+  }
+
+  /** A lease: the member's own credits only, at most the amount, at least the minimum, never more than half of what is available beyond it. */
+  private lease(req: Extract<Request, { kind: 'lease' }>): Applied {
+    const own = accountName(req.user);
+    const available = this.available(own);
+    const half = available / 2n;
+    const amount = req.amount < (req.min > half ? req.min : half) ? req.amount : req.min > half ? req.min : half;
+    if (available < amount) return fail('insufficient_credits');
+    const pieces = this.take(own, amount);
+    this.holds.push({
+      account: own,
+      member: req.user,
+      amount,
+      pieces,
+      expiresAt: this.now + req.ttl * 1000,
+      createdAt: this.now,
+      status: 'active',
+      hash: null,
+      result: null,
+      charged: null,
+      lease: true,
+    });
+    return { outcome: { ok: true, hold: this.holds.length - 1, fundedBy: 'user', charged: amount }, effect: true };
+  }
+
+  /**
+   * Charges from a lease, in order: a charge captured before answers duplicate; the first new one finds the
+   * lease expired or resolved, or each takes from the front of what the lease holds (at most fromHold of it)
+   * and the rest from what is available plus overdraft, or is refused alone.
+   */
+  private capture(req: Extract<Request, { kind: 'capture' }>): Applied {
+    const h = this.holds[req.hold];
+    if (!h.lease) return fail('conflict');
+    const events: Outcome[] = [];
+    let checked = false;
+    let effect = false;
+    for (const c of req.charges) {
+      const before = this.captured.get(c.id);
+      if (before !== undefined) {
+        events.push({ ok: true, status: 'duplicate', charged: before });
+        continue;
+      }
+      if (!checked) {
+        if (h.status === 'active' && h.expiresAt <= this.now) {
+          this.sweep(h.account);
+          return { outcome: { ok: false, code: 'reservation_expired' }, effect: true };
+        }
+        if (h.status !== 'active') return this.resolved(h, 'capture');
+        checked = true;
+      }
+      if (c.amount > 0n) {
+        let cap = c.fromHold !== null && c.fromHold < c.amount ? c.fromHold : c.amount;
+        const pays: Piece[] = [];
+        const rest: Piece[] = [];
+        for (const p of h.pieces) {
+          const t = p.amount < cap ? p.amount : cap;
+          if (t > 0n) pays.push({ lot: p.lot, amount: t });
+          if (p.amount > t) rest.push({ lot: p.lot, amount: p.amount - t });
+          cap -= t;
+        }
+        const fromHold = pays.reduce((s, p) => s + p.amount, 0n);
+        const left = c.amount - fromHold;
+        // What the hold still counts is the lease's until this charge takes it.
+        if (left > 0n && this.available(h.account) - left < -this.policy.overdraft) {
+          events.push({ ok: false, code: 'commit_exceeds_available' });
+          continue;
+        }
+        h.pieces = rest;
+        h.amount -= fromHold;
+        this.charge(h.account, c.amount, pays);
+        h.charged = (h.charged ?? 0n) + c.amount;
+      }
+      this.captured.set(c.id, c.amount);
+      effect = true;
+      events.push({ ok: true, status: 'captured', charged: c.amount });
+    }
+    return { outcome: { ok: true, events }, effect };
   }
 
   /** The answer to a request for a hold that is no longer active: the first resolution stands. */
@@ -550,6 +654,21 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retryCommit' as const), hold }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), hold, key }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('lease' as const), user: member, amount: fc.integer({ min: 1, max: 30 }), min: amount, ttl: fc.integer({ min: 30, max: 3600 }) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('capture' as const),
+      hold,
+      charges: fc.array(
+        fc.record({ charge: fc.nat(6), amount: fc.integer({ min: 0, max: 8 }), fromHold: fc.option(fc.integer({ min: 0, max: 8 }), { freq: 3, nil: null }) }),
+        { minLength: 1, maxLength: 3 },
+      ),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({ kind: fc.constant('usage' as const), user: member, event: fc.nat(3), amount: fc.integer({ min: 0, max: 12 }) }),

@@ -17,6 +17,7 @@ import type { SqlRunner } from '../apply.ts';
 import type { LedgerContext } from '../context.ts';
 import { allocateCredits, grantCredits, reclaimCredits, transferCredits } from '../credits.ts';
 import { commitReservation, recordUsage, recordUsageBatch, releaseReservation, reserveCredits, type UsageResultDto } from '../metering.ts';
+import { captureLease, openLease } from '../leases.ts';
 import { checkLedger, getBalance } from '../queries.ts';
 import { LedgerModel, lotKey, requestFingerprint, scenarioArbitrary, type Outcome, type Request, type Scenario } from './model.ts';
 
@@ -123,7 +124,7 @@ function usageAnswer(r: UsageResultDto): Record<string, unknown> {
 }
 
 /** Sends one request through the domain functions; an AppError becomes a failed outcome. */
-async function send(ctx: LedgerContext, org: RunOrg, req: Request, holdIds: string[]): Promise<Record<string, unknown>> {
+async function send(ctx: LedgerContext, org: RunOrg, req: Request, holdIds: string[], chargeIds: (name: string) => string): Promise<Record<string, unknown>> {
   const user = (ref: 'pool' | number) => (ref === 'pool' ? undefined : org.userIds[ref]);
   const idem = 'key' in req && req.key !== null ? { key: req.key, hash: requestFingerprint(req) } : undefined;
   try {
@@ -151,6 +152,21 @@ async function send(ctx: LedgerContext, org: RunOrg, req: Request, holdIds: stri
         const r = await releaseReservation(ctx, org.orgId, holdIds[req.hold], system, idem);
         return { ok: true, released: r.released };
       }
+      case 'lease': {
+        const lease = await openLease(ctx, org.orgId, org.userIds[req.user], { id: randomUUID(), amount: req.amount, minAmount: req.min, ttlSeconds: req.ttl }, system);
+        return { ok: true, id: lease.id, fundedBy: 'user', charged: formatCredits(lease.amount) };
+      }
+      case 'capture': {
+        const captured = await captureLease(
+          ctx,
+          org.orgId,
+          holdIds[req.hold],
+          null,
+          req.charges.map((c) => ({ id: chargeIds(c.id), amount: c.amount, ...(c.fromHold !== null && { fromHold: c.fromHold }), facts: {} })),
+          system,
+        );
+        return { ok: true, events: captured.charges.map((o) => (o.ok ? { ok: true, status: o.status, charged: formatCredits(o.charged) } : { ok: false, code: o.error.code })) };
+      }
       case 'usage':
         return usageAnswer(await recordUsage(ctx, org.orgId, { id: req.event, user: org.userIds[req.user], amount: req.amount }, system));
       case 'usageBatch': {
@@ -176,6 +192,10 @@ function expectedAnswer(req: Request, outcome: Outcome, holdIds: string[]): Reco
       return { ok: true, charged: formatCredits(outcome.charged!), released: formatCredits(outcome.released!) };
     case 'release':
       return { ok: true, released: formatCredits(outcome.released!) };
+    case 'lease':
+      return { ok: true, id: holdIds[outcome.hold!] ?? '(new)', fundedBy: 'user', charged: formatCredits(outcome.charged!) };
+    case 'capture':
+      return { ok: true, events: outcome.events!.map((o) => (o.ok ? { ok: true, status: o.status, charged: formatCredits(o.charged!) } : { ok: false, code: o.code })) };
     case 'usage':
       return { ok: true, status: outcome.status, charged: formatCredits(outcome.charged!) };
     case 'usageBatch':
@@ -193,6 +213,9 @@ export async function runScenario(env: PropertyEnv, scenario: Scenario): Promise
   const ctx: LedgerContext = { db: env.db, run: env.run, now: () => new Date(model.now) };
   const org = await createRunOrg(env.run, scenario);
   const holdIds: string[] = [];
+  // The model names captured requests c0, c1, ...; the ledger takes them by the id of their usage record.
+  const charges = new Map<string, string>();
+  const chargeId = (name: string) => charges.get(name) ?? (charges.set(name, randomUUID()), charges.get(name)!);
   let previous = await snapshot(ctx, org);
   const log: string[] = [];
 
@@ -202,10 +225,10 @@ export async function runScenario(env: PropertyEnv, scenario: Scenario): Promise
     log.push(show(req));
     const where = () => `step ${i} of ${scenario.users} members, policy ${show(scenario.policy)}:\n  ${log.join('\n  ')}`;
 
-    const answer = await send(ctx, org, req, holdIds);
+    const answer = await send(ctx, org, req, holdIds, chargeId);
     const { outcome, effect } = model.apply(req);
     const expected = expectedAnswer(req, outcome, holdIds);
-    if (req.kind === 'reserve' && outcome.ok && holdIds[outcome.hold!] === undefined) {
+    if ((req.kind === 'reserve' || req.kind === 'lease') && outcome.ok && holdIds[outcome.hold!] === undefined) {
       holdIds[outcome.hold!] = answer.id as string;
       expected.id = answer.id;
     }

@@ -205,7 +205,8 @@ BEGIN
   END;
 END $$;
 
--- A lease that expires is no request: it gets no usage record (its captured requests have theirs).
+-- A lease that expires is no request: it gets no usage record (its captured requests have theirs). A lease
+-- committed like a hold (not what the proxy does) is charged as one request, with its record.
 CREATE OR REPLACE FUNCTION usage_records_from_resolved_holds() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO "usage_records" (id, org_id, membership_id, api_key_id, model, provider, input_tokens, output_tokens,
@@ -222,7 +223,7 @@ BEGIN
          c.transaction_id, c.id, coalesce(c.resolved_at, now())
     FROM (SELECT n.*, coalesce(o.metadata->'$usage', '{}'::jsonb) || coalesce(n.metadata->'$usage', '{}'::jsonb) AS u
             FROM new_rows n JOIN old_rows o ON o.id = n.id
-           WHERE o.status = 'active' AND n.status IN ('committed', 'expired') AND NOT (n.metadata ? '$lease')) c;
+           WHERE o.status = 'active' AND (n.status = 'committed' OR (n.status = 'expired' AND NOT (n.metadata ? '$lease')))) c;
   RETURN NULL;
 END $$;
 
