@@ -198,8 +198,20 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
     return pending;
   }
 
-  /** The member's current lease with `amount` free, opening one when needed; null: hold per request. */
-  async function leaseFor(orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
+  /** Sets `amount` aside from `lease` for a request: checked and taken in one synchronous step. */
+  function take(lease: Lease, amount: bigint): Lease {
+    lease.free -= amount;
+    lease.outstanding += 1;
+    lease.usedAt = Date.now();
+    return lease;
+  }
+
+  /**
+   * Sets `amount` aside for a request from the member's current lease, opening one when needed; null: hold
+   * per request. The check that a lease has `amount` free and the taking of it happen with no await between
+   * them, so concurrent requests never take the same credits.
+   */
+  async function takeFromLease(orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
     const key = `${orgId}\u0000${user}`;
     for (let attempt = 0; attempt < 3; attempt++) {
       const lease = current.get(key);
@@ -209,13 +221,13 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         if (low && !opening.has(key) && (noLeaseUntil.get(key) ?? 0) <= Date.now()) {
           openNext(key, orgId, user, amount, info).catch((err: unknown) => logger.warn({ err, event: 'proxy.lease_open_failed' }, 'could not open a lease ahead of need'));
         }
-        return lease;
+        return take(lease, amount);
       }
       if (lease) retire(lease);
       if ((noLeaseUntil.get(key) ?? 0) > Date.now()) return null;
       const opened = await openNext(key, orgId, user, amount, info);
       if (!opened) return null;
-      if (!opened.retired && opened.free >= amount) return opened;
+      if (!opened.retired && opened.free >= amount) return take(opened, amount);
     }
     return null;
   }
@@ -292,11 +304,8 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       ]);
       lastTerms.set(`${orgId}:${request.model}`, terms);
       const amount = estimate.amount;
-      const lease = await leaseFor(orgId, user, amount, info);
+      const lease = await takeFromLease(orgId, user, amount, info);
       if (!lease) return base.hold(orgId, user, request, info);
-      lease.free -= amount;
-      lease.outstanding += 1;
-      lease.usedAt = Date.now();
       const id = randomUUID();
       parts.set(id, { lease, amount, terms, model: request.model, provider: estimate.facts.provider });
       return {
