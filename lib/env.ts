@@ -40,6 +40,11 @@ export const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Batches of one org's ledger operations in the database at once, per app process (see coalescer.ts). */
   LEDGER_LANES: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * How the proxy counts rate limits: `claimed` (each instance claims shares of a limit and admits from them in
+   * memory; claimed-rate-limits.ts) or `counted` (every request counted in the database; rate-limits.ts).
+   */
+  PROXY_RATE_LIMITS: z.enum(['claimed', 'counted']).default('claimed'),
   /** Bearer token for GET /api/metrics. Unset: metrics are served to loopback only. */
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   /** The proxy's default OpenAI-compatible upstream (orgs may add their own in the dashboard). */

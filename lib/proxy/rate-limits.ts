@@ -1,6 +1,7 @@
 /**
  * Rate limits of proxied requests, per API key and per end user: requests per minute, tokens per minute and
- * requests in flight. The counting is in PostgreSQL (the functions proxy_admit, proxy_finish and
+ * requests in flight, counted request by request (PROXY_RATE_LIMITS=counted; by default the proxy admits
+ * from capacity it claims, claimed-rate-limits.ts, with the same rules). The counting is in PostgreSQL (the functions proxy_admit, proxy_finish and
  * proxy_extend_slots of the proxy migration), so the limits hold across every app instance on one database;
  * each call is one statement, and under load the admissions (and the ends) that wait for the previous
  * statement share the next one (proxy_admit_batch and proxy_finish_batch; lib/db/statement-batcher.ts). Tokens are

@@ -1,7 +1,7 @@
 /**
  * The proxy's wiring in the app process, from configuration: the default upstream (LLM_UPSTREAM_BASE_URL and
  * LLM_UPSTREAM_API_KEY), the keyring of sealed upstream keys, circuit breakers and rate limits (admitted from
- * claimed capacity, claimed-rate-limits.ts) over the process's database pool, and the journals of unmetered requests and of settlements owed, in the data
+ * claimed capacity, claimed-rate-limits.ts, unless PROXY_RATE_LIMITS says counted) over the process's database pool, and the journals of unmetered requests and of settlements owed, in the data
  * folder. The meter is passed in: route handlers call `proxyRoute(endpoint, () => getProxyDeps(meter))`, so
  * nothing connects before first use.
  */
@@ -21,6 +21,7 @@ import { getKeyring } from './keyring.ts';
 import type { ProxyMeter } from './meter.ts';
 import { getLeasedMeter } from './leased-meter.ts';
 import { ClaimedRateLimiter } from './claimed-rate-limits.ts';
+import { ProxyRateLimiter } from './rate-limits.ts';
 import { defaultUpstreamFrom } from './upstream-routing.ts';
 
 /** How long the proxy waits for an upstream's answer, and then for each chunk of a stream. */
@@ -44,7 +45,7 @@ export function getProxyDeps(meter: ProxyMeter): ProxyDeps {
     deps = {
       db,
       meter,
-      limiter: new ClaimedRateLimiter(pgRunner(getPgPool())),
+      limiter: env.PROXY_RATE_LIMITS === 'counted' ? new ProxyRateLimiter(pgRunner(getPgPool())) : new ClaimedRateLimiter(pgRunner(getPgPool())),
       upstreams: {
         db,
         keyring: getKeyring(),
