@@ -179,7 +179,9 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       if (before && before !== lease) retire(before);
       return lease;
     } catch (err) {
-      ticket?.resolve(true);
+      // Refused: there is no lease. Any other failure may have left one (the answer lost on the way): its line
+      // stays for reconcile to release.
+      ticket?.resolve(isAppError(err));
       if (isAppError(err) && err.code === 'insufficient_credits') {
         noLeaseUntil.set(key, Date.now() + NO_LEASE_MS);
         return null;
