@@ -79,6 +79,19 @@ describe('requests per minute from claimed capacity', () => {
     expect(await counted()).toBe(160);
   });
 
+  it('claims for many users at once together, each exactly', async () => {
+    const limiter = instance();
+    const orgId = randomUUID();
+    const apiKeyId = randomUUID();
+    const limits = { ...unlimited, userRequestsPerMinute: 1 };
+    const users = Array.from({ length: 40 }, (_, i) => ({ orgId, apiKeyId, user: `u${i}` }));
+    const first = await outcomes(users.map((s) => limiter.admit(limits, s, 0)));
+    expect(first.admitted).toBe(40);
+    const again = await outcomes(users.map((s) => limiter.admit(limits, s, 0)));
+    expect(again.admitted).toBe(0);
+    expect(again.refused.every((e) => e.details.limit === 'user' && e.details.kind === 'rpm')).toBe(true);
+  });
+
   it('holds across two processes on one database', async () => {
     const s = subject();
     const limits = { ...unlimited, keyRequestsPerMinute: 30 };

@@ -17,8 +17,10 @@
  * bucket's share, or owed by its next claim.
  *
  * Concurrency: admissions are synchronous in memory between awaits; claims for a bucket are one at a time
- * (a request that needs a bucket being claimed waits for that claim, then checks again).
+ * (a request that needs a bucket being claimed waits for that claim, then checks again), and claims waiting
+ * for the previous statement share the next one (proxy_claim_batch, locking as proxy_admit_batch does).
  */
+import { StatementBatcher } from '../db/statement-batcher.ts';
 import { logger } from '../http/logger.ts';
 import type { SqlRunner } from '../ledger/apply.ts';
 import { DEFAULT_LEASE_SECONDS, buckets, rateLimited, type Admission, type Bucket, type RateLimiter, type RateLimitSubject } from './rate-limits.ts';
@@ -26,6 +28,16 @@ import type { ProxyLimits } from './settings.ts';
 
 type WindowShare = { window: string; limit: number; left: number; validUntil: number };
 type SlotShare = { limit: number; ids: string[]; inUse: number; peak: number };
+type ClaimCall = {
+  buckets: string[];
+  needed: number[];
+  wanted: number[];
+  limits: number[];
+  slot_buckets: string[];
+  slot_wanted: number[];
+  slot_limits: number[];
+  lease: number;
+};
 type ClaimResult =
   | { admitted: true; window: string; valid_ms: number; grants: Record<string, number>; slots: Record<string, string[]> }
   | { admitted: false; bucket: string; retry_after_ms: number };
@@ -49,6 +61,7 @@ export class ClaimedRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, WindowShare>();
   private readonly slots = new Map<string, SlotShare>();
   private readonly claiming = new Map<string, Promise<void>>();
+  private readonly claims: StatementBatcher<ClaimCall, ClaimResult>;
   /** Slots of shares whose limit changed, to give back. */
   private retired: string[] = [];
   private readonly timer: NodeJS.Timeout;
@@ -61,6 +74,25 @@ export class ClaimedRateLimiter implements RateLimiter {
     options: Partial<ClaimOptions> = {},
   ) {
     this.options = { ...defaultClaimOptions, ...options };
+    // Claims that wait for the previous statement go together in the next one (the first requests of many
+    // users at the start of a minute, say).
+    const parse = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+    this.claims = new StatementBatcher(
+      async (c) => {
+        const [row] = await run('SELECT proxy_claim($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], $8) AS r', [
+          c.buckets,
+          c.needed,
+          c.wanted,
+          c.limits,
+          c.slot_buckets,
+          c.slot_wanted,
+          c.slot_limits,
+          c.lease,
+        ]);
+        return parse<ClaimResult>(row.r);
+      },
+      async (calls) => parse<ClaimResult[]>((await run('SELECT proxy_claim_batch($1::jsonb) AS r', [JSON.stringify(calls)]))[0].r),
+    );
     this.timer = setInterval(() => void this.tick().catch((err: unknown) => logger.error({ err, event: 'proxy.rate_limit_tick_failed' }, 'could not give back or renew rate-limit slots')), this.options.tickMs);
     this.timer.unref?.();
   }
@@ -169,17 +201,16 @@ export class ClaimedRateLimiter implements RateLimiter {
     const needed = windows.map((w) => w.amount + owed(w));
     const wanted = windows.map((w, i) => Math.max(needed[i], Math.ceil(w.limit * this.options.windowShare)));
     const slotWanted = slots.map((s) => Math.max(1, Math.min(this.options.maxSlots, Math.ceil(s.limit * this.options.slotShare))));
-    const [row] = await this.run('SELECT proxy_claim($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], $8) AS r', [
-      windows.map((w) => w.name),
-      needed.map((n, i) => Math.min(n, windows[i].limit)),
-      wanted.map((n, i) => Math.min(n, windows[i].limit)),
-      windows.map((w) => w.limit),
-      slots.map((s) => s.name),
-      slotWanted,
-      slots.map((s) => s.limit),
-      this.leaseSeconds,
-    ]);
-    const result = (typeof row.r === 'string' ? JSON.parse(row.r) : row.r) as ClaimResult;
+    const result = await this.claims.submit({
+      buckets: windows.map((w) => w.name),
+      needed: needed.map((n, i) => Math.min(n, windows[i].limit)),
+      wanted: wanted.map((n, i) => Math.min(n, windows[i].limit)),
+      limits: windows.map((w) => w.limit),
+      slot_buckets: slots.map((s) => s.name),
+      slot_wanted: slotWanted,
+      slot_limits: slots.map((s) => s.limit),
+      lease: this.leaseSeconds,
+    });
     if (!result.admitted) throw rateLimited(result.bucket, Number(result.retry_after_ms));
     // What is left of the database's minute, counted from before it was asked: never past the minute's end.
     const validUntil = now + Number(result.valid_ms);
