@@ -9,6 +9,7 @@ import { grantCredits } from './credits.ts';
 import { captureLease, openLease } from './leases.ts';
 import { releaseReservation, reserveCredits } from './metering.ts';
 import { updateOrgPolicy } from './policies.ts';
+import { runOps } from './context.ts';
 import { checkLedger, getBalance, listTransactions } from './queries.ts';
 import { CREDIT, errorCode, ledgerFixture, system, type LedgerFixture } from './testing/fixtures.ts';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
@@ -98,6 +99,36 @@ describe('a lease', () => {
       'reservation_already_released',
     );
     expect((await captureLease(f.ctx, orgId, lease.id, lease.member.accountId, [a], system)).charges[0]).toMatchObject({ ok: true, status: 'duplicate' });
+    expect(await checkLedger(f.ctx, orgId)).toEqual([]);
+  });
+
+  it('captured together with other leases in one batch, charges each request as alone', async () => {
+    const orgId = await f.newOrg();
+    const users = ['batch-a', 'batch-b'];
+    const leases = [];
+    for (const user of users) {
+      await f.newMember(orgId, user);
+      // Two lots, so a charge's receipt may span both.
+      await grantCredits(f.ctx, orgId, { user, amount: 2n * CREDIT, reason: 'First', priority: 1 }, system);
+      await grantCredits(f.ctx, orgId, { user, amount: 8n * CREDIT, reason: 'Second' }, system);
+      leases.push(await openLease(f.ctx, orgId, user, { id: randomUUID(), amount: 4n * CREDIT, minAmount: CREDIT, ttlSeconds: 60 }, system));
+    }
+    const charge = (amount: bigint, request: string) => ({ id: randomUUID(), amount: amount.toString(), usage: facts(request) });
+    const ops = leases.map((lease, i) => ({
+      type: 'capture' as const,
+      reservation_id: lease.id,
+      account_id: lease.member.accountId,
+      charges: [charge((3n * CREDIT) / 2n, `${users[i]}-1`), charge(0n, `${users[i]}-2`), charge(CREDIT, `${users[i]}-3`)],
+    }));
+    const results = await runOps(f.ctx, orgId, ops);
+    expect(results.map((r) => r.ok && r.amount)).toEqual([(3n * CREDIT / 2n).toString(), (3n * CREDIT / 2n).toString()]);
+    for (const user of users) {
+      expect(await getBalance(f.ctx, orgId, user)).toMatchObject({ available: '6', reserved: '1.5', total: '7.5' });
+      const charges = (await listTransactions(f.ctx, orgId, { user, kind: 'charge' })).data;
+      // 1.5 from the first lot; then 0.5 from the first lot and 0.5 from the second.
+      expect(charges.map((t) => (t.receipt ?? []).map((r) => r.amount).sort()).sort()).toEqual([['0.5', '0.5'], ['1.5']]);
+    }
+    expect(await database.db.usageRecord.count({ where: { orgId } })).toBe(6);
     expect(await checkLedger(f.ctx, orgId)).toEqual([]);
   });
 
