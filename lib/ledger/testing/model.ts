@@ -402,21 +402,16 @@ export class LedgerModel {
       if (!this.poolAllows(req.user, req.amount)) return fail('insufficient_credits');
       funded = 'pool';
     }
-    const pieces = this.take(funded, req.amount);
-    this.holds.push({
-      account: funded,
-      member: req.user,
-      amount: req.amount,
-      pieces,
-      expiresAt: this.now + req.ttl * 1000,
-      createdAt: this.now,
-      status: 'active',
-      hash: null,
-      result: null,
-      charged: null,
-      lease: false,
-    });
-    return { outcome: { ok: true, hold: this.holds.length - 1, fundedBy: funded === own ? 'user' : 'pool' }, effect: true };
+    const hold = this.hold(funded, req.user, req.amount, req.ttl, false);
+    return { outcome: { ok: true, hold, fundedBy: funded === own ? 'user' : 'pool' }, effect: true };
+  }
+
+  /** Sets `amount` aside from the account's lots as a new active hold; returns its index. */
+  private hold(account: string, member: number, amount: bigint, ttl: number, lease: boolean): number {
+    const pieces = this.take(account, amount);
+    const now = this.now;
+    this.holds.push({ account, member, amount, pieces, expiresAt: now + ttl * 1000, createdAt: now, status: 'active', hash: null, result: null, charged: null, lease });
+    return this.holds.length - 1;
   }
 
   /** A lease: the member's own credits only, at most the amount, at least the minimum, never more than half of what is available beyond it. */
@@ -424,23 +419,11 @@ export class LedgerModel {
     const own = accountName(req.user);
     const available = this.available(own);
     const half = available / 2n;
-    const amount = req.amount < (req.min > half ? req.min : half) ? req.amount : req.min > half ? req.min : half;
+    const most = req.min > half ? req.min : half;
+    const amount = req.amount < most ? req.amount : most;
     if (available < amount) return fail('insufficient_credits');
-    const pieces = this.take(own, amount);
-    this.holds.push({
-      account: own,
-      member: req.user,
-      amount,
-      pieces,
-      expiresAt: this.now + req.ttl * 1000,
-      createdAt: this.now,
-      status: 'active',
-      hash: null,
-      result: null,
-      charged: null,
-      lease: true,
-    });
-    return { outcome: { ok: true, hold: this.holds.length - 1, fundedBy: 'user', charged: amount }, effect: true };
+    const hold = this.hold(own, req.user, amount, req.ttl, true);
+    return { outcome: { ok: true, hold, fundedBy: 'user', charged: amount }, effect: true };
   }
 
   /**
