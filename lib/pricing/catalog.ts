@@ -12,6 +12,7 @@ import { AppError } from '../http/errors.ts';
 import { CATALOG_KEY, loadCatalogRows, type PriceTier } from './catalog-source.ts';
 import type { ModelPriceData, OrgRates } from './calculate.ts';
 import { normalizeModel, selectPrice, type MatchRule } from './match.ts';
+import { RefreshingMemory } from '../ops/refreshing-memory.ts';
 
 export type PricingContext = { db: Db; now?: () => Date };
 
@@ -45,50 +46,17 @@ export type DiscountTier = { from: string; bps: number };
 type PriceRow = ModelPriceData & { match: MatchRule };
 type CompiledVersion = { rows: PriceRow[]; memo: Map<string, PriceRow | null> };
 
-// Promises, so that concurrent lookups (a batch of a thousand events) share one query.
-type Remembered<T> = { loadedAt: number; value: Promise<T>; refreshing?: boolean };
-const versionLists = new Map<string, Remembered<VersionHeader[]>>();
-const monthSpends = new Map<string, Remembered<bigint>>();
-
-/**
- * The remembered value of `key` while younger than CACHE_MS; up to twice that, still the remembered value
- * while one load replaces it (so requests do not wait for the database every few seconds); else a new load.
- * A failed load is forgotten.
- */
-function remembered<T>(map: Map<string, Remembered<T>>, key: string, load: () => Promise<T>): Promise<T> {
-  const cached = map.get(key);
-  const age = cached ? Date.now() - cached.loadedAt : Infinity;
-  if (cached && age < CACHE_MS) return cached.value;
-  if (cached && age < 2 * CACHE_MS) {
-    if (!cached.refreshing) {
-      cached.refreshing = true;
-      const next = load();
-      next.then(
-        () => {
-          if (map.get(key) === cached) map.set(key, { loadedAt: Date.now(), value: next });
-        },
-        () => (cached.refreshing = false),
-      );
-    }
-    return cached.value;
-  }
-  if (map.size >= 10_000) map.clear();
-  const value = load();
-  const entry = { loadedAt: Date.now(), value };
-  map.set(key, entry);
-  value.catch(() => {
-    if (map.get(key) === entry) map.delete(key);
-  });
-  return value;
-}
+// Concurrent lookups (a batch of a thousand events) share one query, and a busy org never waits for one every
+// few seconds (lib/ops/refreshing-memory.ts).
+const versionLists = new RefreshingMemory<string, VersionHeader[]>('pricing-version-lists', CACHE_MS);
+const monthSpends = new RefreshingMemory<string, bigint>('pricing-month-spends', CACHE_MS);
 const compiled = new Map<string, Promise<CompiledVersion>>();
 let seeding: Promise<void> | undefined;
 
 /** Forgets cached version lists (after this process creates a version, so it sees it at once). */
 export function forgetPricingCache(orgId?: string): void {
-  if (orgId) versionLists.delete(orgId);
-  else versionLists.clear();
-  monthSpends.clear();
+  versionLists.forget(orgId);
+  monthSpends.forget();
 }
 
 const headerSelect = {
@@ -146,7 +114,7 @@ async function loadVersionList(db: Db, orgId: string | null): Promise<VersionHea
 }
 
 function versionList(db: Db, orgId: string | null): Promise<VersionHeader[]> {
-  return remembered(versionLists, orgId ?? 'global', () => loadVersionList(db, orgId));
+  return versionLists.get(orgId ?? 'global', () => loadVersionList(db, orgId));
 }
 
 function asOf(list: VersionHeader[], at: Date): VersionHeader | null {
@@ -170,7 +138,7 @@ export type PricingAsOf = {
 function monthSpend(db: Db, orgId: string, at: Date): Promise<bigint> {
   const monthStart = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
   const key = `${orgId}:${monthStart.toISOString()}`;
-  return remembered(monthSpends, key, () =>
+  return monthSpends.get(key, () =>
     db
       .$queryRawUnsafe<Array<{ spent: string }>>(
         `SELECT coalesce(sum(cost), 0)::text AS spent FROM "usage_rollups_hourly"
