@@ -3,7 +3,6 @@
  * accounts through the coalescer, duplicate usage events, one idempotency key sent many times at once,
  * allocations racing pool-fallback holds, and a commit racing a release. Each ends with ledger_check empty.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
@@ -13,6 +12,7 @@ import { createPgPool } from '../db/pg.ts';
 import { AppError } from '../http/errors.ts';
 import { parseCredits } from '../money/credits.ts';
 import { createOrg } from '../orgs/orgs.ts';
+import { spawnBurst } from '../test/child-burst.ts';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
 import { createUser } from '../users/create-user.ts';
 import { pgRunner } from './apply.ts';
@@ -26,7 +26,6 @@ import { checkLedger, getBalance } from './queries.ts';
 const CREDIT = 1_000_000n;
 const system: Actor = { type: 'system' };
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -75,40 +74,9 @@ async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } 
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-type Burst = { ready: Promise<void>; go: () => void; done: Promise<{ ok: number; codes: Record<string, number>; ids: string[] }> };
-
 /** A child process that reserves `count` times at once when told to (see testing/reserve-burst.ts). */
-function spawnBurst(args: string[]): Burst {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testing/reserve-burst.ts'), ...args], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += String(d)));
-  let buffered = '';
-  let onReady: () => void = () => {};
-  let onResult: (line: string) => void = () => {};
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
-  const result = new Promise<string>((resolve) => (onResult = resolve));
-  child.stdout.on('data', (d) => {
-    buffered += String(d);
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (line === 'ready') onReady();
-      else if (line.startsWith('{')) onResult(line);
-    }
-  });
-  const exited = new Promise<void>((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`reserve-burst exited with ${code}: ${stderr}`)))),
-  );
-  return {
-    ready: Promise.race([ready, exited.then(() => Promise.reject(new Error(`reserve-burst ended early: ${stderr}`)))]),
-    go: () => child.stdin.end('go\n'),
-    done: Promise.all([result, exited]).then(([line]) => JSON.parse(line)),
-  };
-}
+const reserveBurst = (args: string[]) =>
+  spawnBurst<{ ok: number; codes: Record<string, number>; ids: string[] }>(path.join(here, 'testing/reserve-burst.ts'), args);
 
 describe('reservations racing for the last credits', () => {
   it('lets exactly 100 of 200 one-credit holds from two processes through against 100 credits', async () => {
@@ -116,7 +84,7 @@ describe('reservations racing for the last credits', () => {
     const user = await newMember(orgId, 'two-processes');
     await grant(orgId, user, 100n);
 
-    const bursts = [0, 1].map(() => spawnBurst([database.url, orgId, user, '100', CREDIT.toString()]));
+    const bursts = [0, 1].map(() => reserveBurst([database.url, orgId, user, '100', CREDIT.toString()]));
     await Promise.all(bursts.map((b) => b.ready));
     bursts.forEach((b) => b.go());
     const results = await Promise.all(bursts.map((b) => b.done));

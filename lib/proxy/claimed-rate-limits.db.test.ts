@@ -4,27 +4,21 @@
  * longer needed and lapsing with their lease when their instance dies.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type PgPool } from '../db/pg.ts';
 import { pgRunner } from '../ledger/apply.ts';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
 import { ClaimedRateLimiter } from './claimed-rate-limits.ts';
-import type { ProxyLimits } from './settings.ts';
-import { spawnBurst } from './testing/burst.ts';
+import { spawnBurst } from '../test/child-burst.ts';
+import { outcomes, subject, unlimited } from './testing/rate-limit-cases.ts';
+
+const admitBurst = (args: string[]) => spawnBurst<{ admitted: number; refused: number }>(path.join(import.meta.dirname, 'testing/admit-burst.ts'), args);
 
 let database: TestDatabase;
 let pool: PgPool;
 const limiters: ClaimedRateLimiter[] = [];
 
-const unlimited: ProxyLimits = {
-  keyRequestsPerMinute: null,
-  keyTokensPerMinute: null,
-  keyConcurrentRequests: null,
-  userRequestsPerMinute: null,
-  userTokensPerMinute: null,
-  userConcurrentRequests: null,
-};
-const subject = () => ({ orgId: randomUUID(), apiKeyId: randomUUID(), user: 'ada' });
 /** An app instance's limiter. */
 const instance = (...args: ConstructorParameters<typeof ClaimedRateLimiter> extends [unknown, ...infer R] ? R : never) => {
   const limiter = new ClaimedRateLimiter(pgRunner(pool), ...args);
@@ -42,14 +36,6 @@ afterAll(async () => {
   await pool.end();
   await database.db.$disconnect();
 });
-
-async function outcomes(promises: Promise<unknown>[]) {
-  const settled = await Promise.allSettled(promises);
-  return {
-    admitted: settled.filter((s) => s.status === 'fulfilled').length,
-    refused: settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : [])),
-  };
-}
 
 describe('requests per minute from claimed capacity', () => {
   it('admits up to the limit and refuses the rest with a retry time', async () => {
@@ -95,7 +81,7 @@ describe('requests per minute from claimed capacity', () => {
   it('holds across two processes on one database', async () => {
     const s = subject();
     const limits = { ...unlimited, keyRequestsPerMinute: 30 };
-    const bursts = [0, 1].map(() => spawnBurst([database.url, JSON.stringify(limits), JSON.stringify(s), '40', 'claimed']));
+    const bursts = [0, 1].map(() => admitBurst([database.url, JSON.stringify(limits), JSON.stringify(s), '40', 'claimed']));
     await Promise.all(bursts.map((b) => b.ready));
     bursts.forEach((b) => b.go());
     const results = await Promise.all(bursts.map((b) => b.done));
