@@ -29,7 +29,7 @@ import { logger } from '../http/logger.ts';
 import type { LedgerContext } from '../ledger/context.ts';
 import { captureLease, openLease, type LeaseCharge } from '../ledger/leases.ts';
 import { pricedUsageFacts, releaseReservation, reserveInputSchema } from '../ledger/metering.ts';
-import { estimatedHold, pricedUsage } from '../ledger/model-inputs.ts';
+import { estimatedHold, pricedUsage, requestFacts } from '../ledger/model-inputs.ts';
 import type { UsageFacts } from '../usage/carrier.ts';
 import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, MeterSettlement, ProxyMeter } from './meter.ts';
 import { actor, chargeOf, commitUsageOf, estimateOf, pricedMeter, PROXY_HOLD_TTL_SECONDS, quotedTerms, quoteTerms, termsOf, type Terms } from './priced-meter.ts';
@@ -98,7 +98,7 @@ type Part = { lease: Lease; amount: bigint; terms: Terms; model: string; provide
 
 const system: Actor = { type: 'system' };
 
-export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> = {}): ProxyMeter & { leases(): number } {
+export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> = {}): ProxyMeter {
   const o = { ...defaultLeaseOptions, journalDir: null, ...options };
   const base = pricedMeter(ctx);
   const journal = o.journalDir ? new SettlementJournal(o.journalDir) : null;
@@ -292,11 +292,10 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
     });
   }
 
-  const requestFacts = (info: MeterInfo, status: 'ok' | 'error'): UsageFacts => ({ api_key_id: info.apiKeyId, request_id: info.requestId, status });
+  /** What a request's usage record says beyond its usage, as the priced meter's commits and releases say it. */
+  const factsOf = (info: MeterInfo, status: 'ok' | 'error'): UsageFacts => requestFacts(actor(info), { request_id: info.requestId, status });
 
   return {
-    leases: () => live.size,
-
     async hold(orgId, user, request, info): Promise<MeterHold> {
       const input = reserveInputSchema.safeParse({ user, model: request.model, estimate: estimateOf(request), ttl_seconds: PROXY_HOLD_TTL_SECONDS });
       if (!input.success) throw validationError('The request cannot be metered', input.error);
@@ -349,14 +348,14 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         fromHold = part.amount + lease.free;
         lease.free = 0n;
       }
-      const terms = quote ? quotedTerms(quote.terms) : quotedTerms(quoteTerms(part.terms));
+      const terms = quote ? quotedTerms(quote.terms) : quoteTerms(part.terms);
       return owe(
         lease,
         {
           id: reservationId,
           amount: charged,
           fromHold,
-          facts: { ...requestFacts(info, 'ok'), ...pricedUsageFacts(input.usage!, terms) },
+          facts: { ...factsOf(info, 'ok'), ...pricedUsageFacts(input.usage!, terms) },
           metadata: { endpoint: info.endpoint },
           actor: actor(info),
         },
@@ -373,7 +372,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       lease.free += part.amount;
       if (outcome === 'refused') return maybeRelease(lease);
       // The failed request's usage record, with the others' charges.
-      owe(lease, { id: reservationId, amount: 0n, facts: { ...requestFacts(info, 'error'), model: part.model, provider: part.provider }, metadata: { endpoint: info.endpoint }, actor: actor(info) }, false).catch(
+      owe(lease, { id: reservationId, amount: 0n, facts: { ...factsOf(info, 'error'), model: part.model, provider: part.provider }, metadata: { endpoint: info.endpoint }, actor: actor(info) }, false).catch(
         (err: unknown) => logger.error({ err, event: 'proxy.cancel_failed', reservationId }, 'could not record a failed request'),
       );
     },
@@ -393,7 +392,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         orgId,
         leaseId,
         null,
-        [{ id: chargeId, amount: priced.amount, facts: { ...requestFacts(info, 'ok'), ...priced.facts }, metadata: { endpoint: info.endpoint }, actor: actor(info) }],
+        [{ id: chargeId, amount: priced.amount, facts: { ...factsOf(info, 'ok'), ...priced.facts }, metadata: { endpoint: info.endpoint }, actor: actor(info) }],
         system,
       );
       const [outcome] = captured.charges;

@@ -72,8 +72,8 @@ export async function termsOf(ctx: LedgerContext, orgId: string, model: string):
   return { price, rates: pricing.rates, orgPriceVersionId: pricing.org?.id ?? null };
 }
 
-/** What a quote carries to commit exactly its charge later: the price versions it was priced by. */
-export function quoteTerms(terms: Terms): Record<string, string | null> {
+/** The price versions `terms` price by, as a usage record names them; what a quote carries (plain JSON, journaled). */
+export function quoteTerms(terms: Terms): { provider: string; price_version_id: string; org_price_version_id: string | null } {
   return { provider: terms.price.provider, price_version_id: terms.price.priceVersionId, org_price_version_id: terms.orgPriceVersionId };
 }
 
