@@ -85,17 +85,37 @@ export async function reconcileSettlements(meter: ProxyMeter, text: string): Pro
   return report;
 }
 
-/** Whether the process that wrote `file` (named `<pid>-<start ms>.jsonl`) is still running on this host. */
-function writerRunning(file: string): boolean {
-  const pid = Number(path.basename(file).split('-')[0]);
+/** When process `pid` of this host started (ms since the epoch, to the second), or null when unknown. */
+function processStartedAt(pid: number): number | null {
+  try {
+    // /proc/<pid>/stat: the 22nd field is the start in clock ticks (100 per second) after boot; the name
+    // (2nd field) may hold spaces, so fields are counted after its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the process that wrote `file` (named `<pid>-<start ms>[-n].jsonl`) is still running on this host. A
+ * process id is reused: a restarted container's server usually has the same one as before, so a process that
+ * started after the file was created is not its writer.
+ */
+export function writerRunning(file: string): boolean {
+  const [pid, created] = path.basename(file, '.jsonl').split('-').map(Number);
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
+  if (pid === process.pid) return created >= Math.floor(performance.timeOrigin);
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const started = processStartedAt(pid);
+  // The start is known to the second (the boot time's precision): within it, the process counts as the writer.
+  return started === null || started <= created + 1000;
 }
 
 /**
