@@ -51,6 +51,34 @@ describe('org overrides one at a time', () => {
     }
   });
 
+  it('prices a custom embedding model by its input alone, and refuses a chat model without an output price', async () => {
+    const org = (await db.org.create({ data: { slug: 'embeddings', name: 'Embeddings' } })).id;
+    await saveModelOverride(ctx, org, { model: 'house-embed', input: '0.5', input_only: true }, null);
+    // A later change keeps it input-only (the version before is carried over as it was).
+    await saveModelOverride(ctx, org, { model: 'house-chat', input: '1', output: '3' }, null);
+    const view = await getOrgPricing(ctx, org);
+    expect(view.overrides.map((o) => [o.model, o.input, o.output])).toEqual([
+      ['house-embed', '0.5', '0'],
+      ['house-chat', '1', '3'],
+    ]);
+    // 2,000 tokens at USD 0.5 per million = USD 0.001 = 0.1 credits at 100 credits per USD
+    expect((await priceUsage(ctx, org, { model: 'house-embed', input_tokens: 2000, output_tokens: 0 })).amount).toBe(100_000n);
+
+    const refusal = async (override: Parameters<typeof saveModelOverride>[2]) => {
+      try {
+        await saveModelOverride(ctx, org, override, null);
+        return null;
+      } catch (err) {
+        return isAppError(err) ? [err.code, err.details] : err;
+      }
+    };
+    const refusedAt = (path: string) => ['validation_failed', { issues: [expect.objectContaining({ path })] }];
+    expect(await refusal({ model: 'house-chat-2', input: '1' })).toMatchObject(refusedAt('models.2.output'));
+    expect(await refusal({ model: 'house-embed-2', input: '1', output: '2', input_only: true })).toMatchObject(refusedAt('models.2.output'));
+    expect(await refusal({ model: 'house-embed-3', input: '0', input_only: true })).toMatchObject(refusedAt('models.2.input'));
+    expect((await getOrgPricing(ctx, org)).history).toHaveLength(2);
+  });
+
   it('gives the volume discount of the tier the month has reached', async () => {
     const org = (await db.org.create({ data: { slug: 'volume', name: 'Volume' } })).id;
     await createOrgPriceVersion(ctx, org, { discount_tiers: [{ from_credits: '0.5', discount_bps: 1000 }, { from_credits: '2', discount_bps: 2000 }] }, null);

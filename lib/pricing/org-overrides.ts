@@ -22,7 +22,7 @@ async function currentOverrides(ctx: PricingContext, orgId: string): Promise<Mod
     model: p.model,
     match: p.match as MatchRule,
     input: formatUsd(p.inputNano),
-    output: formatUsd(p.outputNano),
+    ...(p.outputNano === 0n ? { input_only: true } : { output: formatUsd(p.outputNano) }),
     ...(p.cacheReadNano !== null && { cached_input: formatUsd(p.cacheReadNano) }),
     ...(p.cacheWriteNano !== null && { cache_write: formatUsd(p.cacheWriteNano) }),
     ...(p.reasoningNano !== null && { reasoning: formatUsd(p.reasoningNano) }),

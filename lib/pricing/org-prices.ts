@@ -22,21 +22,33 @@ const feeSchema = z.string().transform((value, ctx) => {
   return nano;
 });
 
-export const modelOverrideSchema = z.object({
-  provider: z.string().trim().min(1).max(100).default('custom'),
-  model: modelNameSchema,
-  /** Which model names this price applies to; the exact name when absent. */
-  match: orgMatchRuleSchema.optional(),
-  input: positiveUsdSchema,
-  output: positiveUsdSchema,
-  cached_input: positiveUsdSchema.optional(),
-  cache_write: positiveUsdSchema.optional(),
-  reasoning: positiveUsdSchema.optional(),
-  /** USD per request, on top of the tokens. */
-  request_fee: feeSchema.optional(),
-  max_output_tokens: z.number().int().min(1).max(10_000_000).optional(),
-  context_window: z.number().int().min(1).max(100_000_000).optional(),
-});
+export const modelOverrideSchema = z
+  .object({
+    provider: z.string().trim().min(1).max(100).default('custom'),
+    model: modelNameSchema,
+    /** Which model names this price applies to; the exact name when absent. */
+    match: orgMatchRuleSchema.optional(),
+    input: positiveUsdSchema,
+    /** Required unless `input_only`. */
+    output: positiveUsdSchema.optional(),
+    /** A model priced by its input alone (embeddings, rerankers): it has no output price. */
+    input_only: z.boolean().optional(),
+    cached_input: positiveUsdSchema.optional(),
+    cache_write: positiveUsdSchema.optional(),
+    reasoning: positiveUsdSchema.optional(),
+    /** USD per request, on top of the tokens. */
+    request_fee: feeSchema.optional(),
+    max_output_tokens: z.number().int().min(1).max(10_000_000).optional(),
+    context_window: z.number().int().min(1).max(100_000_000).optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (!m.input_only && m.output === undefined) ctx.addIssue({ code: 'custom', path: ['output'], message: 'Required (or input_only: true for a model priced by its input alone)' });
+    if (m.input_only) {
+      for (const field of ['output', 'reasoning'] as const) {
+        if (m[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'An input-only model has no output price' });
+      }
+    }
+  });
 
 export const orgPricingInputSchema = z.object({
   /** Credits one USD of list price buys: "100" means 1 credit = USD 0.01. */
@@ -104,7 +116,8 @@ export async function writeOrgPriceVersion(
       priority: 0,
       position,
       inputNano: m.input,
-      outputNano: m.output,
+      // An input-only model's output is priced at zero, as the catalog's embedding models are.
+      outputNano: m.input_only ? 0n : m.output!,
       cacheReadNano: m.cached_input ?? null,
       cacheWriteNano: m.cache_write ?? null,
       reasoningNano: m.reasoning ?? null,

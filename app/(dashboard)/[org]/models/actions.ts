@@ -65,16 +65,23 @@ export const savePricingSettingsAction = orgAction('pricing:manage', settingsSch
   return { ok: true, message: 'Saved as a new price version, in force now.' };
 });
 
-const overrideSchema = z.object({
-  model: z.string({ error: 'Enter a model name' }).trim().min(1, 'Enter a model name').max(200, 'Model name is too long'),
-  provider: z.string().trim().max(100).optional(),
-  prefix: z.literal('on').optional(),
-  input: usdField,
-  output: usdField,
-  cached_input: usdField.optional(),
-  cache_write: usdField.optional(),
-  reasoning: usdField.optional(),
-});
+const overrideSchema = z
+  .object({
+    model: z.string({ error: 'Enter a model name' }).trim().min(1, 'Enter a model name').max(200, 'Model name is too long'),
+    provider: z.string().trim().max(100).optional(),
+    prefix: z.literal('on').optional(),
+    input_only: z.literal('on').optional(),
+    input: usdField,
+    output: usdField.optional(),
+    cached_input: usdField.optional(),
+    cache_write: usdField.optional(),
+    reasoning: usdField.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (!v.input_only && v.output === undefined) ctx.addIssue({ code: 'custom', path: ['output'], message: 'Enter a price, or mark the model input only' });
+    if (v.input_only && v.output !== undefined) ctx.addIssue({ code: 'custom', path: ['output'], message: 'An input-only model has no output price' });
+    if (v.input_only && v.reasoning !== undefined) ctx.addIssue({ code: 'custom', path: ['reasoning'], message: 'An input-only model has no reasoning price' });
+  });
 
 export const saveModelOverrideAction = orgAction('pricing:manage', overrideSchema, async (input, ctx) => {
   await saveModelOverride(
@@ -86,6 +93,7 @@ export const saveModelOverrideAction = orgAction('pricing:manage', overrideSchem
       match: input.prefix ? { starts_with: input.model } : { equals: input.model },
       input: input.input,
       output: input.output,
+      input_only: Boolean(input.input_only),
       cached_input: input.cached_input,
       cache_write: input.cache_write,
       reasoning: input.reasoning,

@@ -34,7 +34,7 @@ function PriceRows({ rows, action }: { rows: PriceView[]; action?: (row: PriceVi
       <Td>{r.provider}</Td>
       <Td className="font-mono text-xs">{r.model}</Td>
       <Td className="text-right tabular-nums">{r.input}</Td>
-      <Td className="text-right tabular-nums">{r.output}</Td>
+      <Td className="text-right tabular-nums">{r.output === '0' ? 'input only' : r.output}</Td>
       <Td className="text-right tabular-nums">{r.cachedInput ?? '—'}</Td>
       <Td className="text-right tabular-nums">{r.cacheWrite ?? '—'}</Td>
       <Td className="text-right tabular-nums">{r.reasoning ?? '—'}</Td>

@@ -70,7 +70,11 @@ export function ModelOverrideForm({ orgSlug }: { orgSlug: string }) {
           <span>Also every model whose name starts with this</span>
         </label>
         <TextField label="Input USD / M tokens" name="input" inputMode="decimal" required defaultValue={v('input')} errors={errors.input} />
-        <TextField label="Output USD / M tokens" name="output" inputMode="decimal" required defaultValue={v('output')} errors={errors.output} />
+        <TextField label="Output USD / M tokens" name="output" inputMode="decimal" defaultValue={v('output')} errors={errors.output} hint="Empty for an input-only model." />
+        <label className="flex items-start gap-2 pt-7 text-sm text-zinc-800">
+          <input type="checkbox" name="input_only" defaultChecked={values.input_only === 'on'} className="mt-0.5 size-4 rounded border-zinc-300 accent-accent-600" />
+          <span>Input only (embeddings, rerankers): priced by its input tokens alone</span>
+        </label>
         <TextField label="Cached input USD / M tokens" name="cached_input" inputMode="decimal" defaultValue={v('cached_input')} errors={errors.cached_input} hint="Empty: the input price." />
         <TextField label="Cache write USD / M tokens" name="cache_write" inputMode="decimal" defaultValue={v('cache_write')} errors={errors.cache_write} hint="Empty: the input price." />
         <TextField label="Reasoning USD / M tokens" name="reasoning" inputMode="decimal" defaultValue={v('reasoning')} errors={errors.reasoning} hint="Empty: the output price." />
