@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError, validationError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
-import { estimateCost, estimateRequestSchema } from '../pricing/estimate.ts';
+import { estimateAmount, estimateRequestSchema } from '../pricing/estimate.ts';
 import { modelNameSchema, modelUsageSchema, priceUsage, type ModelUsage } from '../pricing/price-usage.ts';
 import { usageTokensSchema } from '../pricing/calculate.ts';
 import { callerMetadataSchema, requestInfoSchema, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
@@ -99,7 +99,7 @@ export async function estimatedHold(
   orgId: string,
   input: { model: string; provider?: string; estimate: z.infer<typeof estimateRequestSchema> },
 ): Promise<{ amount: bigint; facts: UsageFacts }> {
-  const estimate = await estimateCost(ctx, orgId, { model: input.model, provider: input.provider, ...input.estimate });
+  const estimate = await estimateAmount(ctx, orgId, { model: input.model, provider: input.provider, ...input.estimate });
   return {
     amount: estimate.amount > 0n ? estimate.amount : 1n,
     facts: { model: input.model, provider: estimate.provider },

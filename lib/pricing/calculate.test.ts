@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../http/errors.ts';
-import { calculateCharge, type ModelPriceData, type OrgRates, type UsageTokens } from './calculate.ts';
+import { calculateCharge, chargeAmount, type ModelPriceData, type OrgRates, type UsageTokens } from './calculate.ts';
 import { loadCatalogRows, type CatalogRow } from './catalog-source.ts';
 import { selectPrice } from './match.ts';
 
@@ -18,8 +18,11 @@ function price(model: string): ModelPriceData {
   return { ...row, priceVersionId: 'v', maxOutputTokens: null };
 }
 
+/** The charge, the same whether asked with its breakdown (estimates, usage events) or alone (the proxy). */
 function micros(model: string, usage: UsageTokens, rates: OrgRates = DEFAULT): bigint {
-  return calculateCharge(price(model), rates, usage).amount;
+  const { amount } = calculateCharge(price(model), rates, usage);
+  expect(chargeAmount(price(model), rates, usage)).toBe(amount);
+  return amount;
 }
 
 // Expected values are computed by hand: at the default rate (100 credits per USD) a token priced USD p per

@@ -90,11 +90,8 @@ function femtoUsd(n: bigint): string {
   return fraction ? `${whole}.${fraction}` : whole.toString();
 }
 
-export function calculateCharge(
-  price: ModelPriceData,
-  rates: OrgRates,
-  usage: UsageTokens,
-): { amount: bigint; breakdown: ChargeBreakdown } {
+/** The token counts of a request by price, and the prices (nano-USD per million tokens) that apply to them. */
+function priceLines(price: ModelPriceData, usage: UsageTokens) {
   checkUsageTokens(usage);
   const tier = tierFor(price, usage.input_tokens);
   const input = tier ? BigInt(tier.input) : price.inputNano;
@@ -104,32 +101,45 @@ export function calculateCharge(
   const cached = usage.cached_input_tokens ?? 0;
   const write = usage.cache_write_tokens ?? 0;
   const reasoning = price.reasoningNano ? (usage.reasoning_tokens ?? 0) : 0;
-
-  const lines: Array<ChargeLine & { nano: bigint }> = [
+  const lines: Array<{ kind: ChargeLine['kind']; tokens: number; nano: bigint }> = [
     { kind: 'input', tokens: usage.input_tokens - cached - write, nano: input },
     { kind: 'cached_input', tokens: cached, nano: cacheRead },
     { kind: 'cache_write', tokens: write, nano: cacheWrite },
     { kind: 'output', tokens: usage.output_tokens - reasoning, nano: output },
     { kind: 'reasoning', tokens: reasoning, nano: price.reasoningNano ?? output },
-  ].map((l) => ({ ...l, kind: l.kind as ChargeLine['kind'], usd_per_mtok: formatUsd(l.nano) }));
-
+  ];
   let n = price.requestFeeNano * 1_000_000n;
-  for (const line of lines) n += BigInt(line.tokens) * line.nano;
-  const discount = rates.discountBps ?? 0;
-  const numerator = n * rates.microsPerUsd * BigInt(10_000 + rates.markupBps) * BigInt(10_000 - discount);
-  const denominator = SCALE * 100_000_000n;
-  const amount = (numerator + denominator - 1n) / denominator;
+  for (const line of lines) if (line.tokens > 0) n += BigInt(line.tokens) * line.nano;
+  return { tier, lines, n };
+}
 
+function creditsOf(n: bigint, rates: OrgRates): bigint {
+  const numerator = n * rates.microsPerUsd * BigInt(10_000 + rates.markupBps) * BigInt(10_000 - (rates.discountBps ?? 0));
+  const denominator = SCALE * 100_000_000n;
+  return (numerator + denominator - 1n) / denominator;
+}
+
+/** What the usage costs in micro-credits, as calculateCharge, without its breakdown (the proxy's hot path). */
+export function chargeAmount(price: ModelPriceData, rates: OrgRates, usage: UsageTokens): bigint {
+  return creditsOf(priceLines(price, usage).n, rates);
+}
+
+export function calculateCharge(
+  price: ModelPriceData,
+  rates: OrgRates,
+  usage: UsageTokens,
+): { amount: bigint; breakdown: ChargeBreakdown } {
+  const { tier, lines, n } = priceLines(price, usage);
   return {
-    amount,
+    amount: creditsOf(n, rates),
     breakdown: {
-      lines: lines.filter((l) => l.tokens > 0).map(({ kind, tokens, usd_per_mtok }) => ({ kind, tokens, usd_per_mtok })),
+      lines: lines.filter((l) => l.tokens > 0).map(({ kind, tokens, nano }) => ({ kind, tokens, usd_per_mtok: formatUsd(nano) })),
       tier_start: tier?.start ?? null,
       request_fee_usd: formatUsd(price.requestFeeNano),
       usd: femtoUsd(n),
       micros_per_usd: rates.microsPerUsd.toString(),
       markup_bps: rates.markupBps,
-      discount_bps: discount,
+      discount_bps: rates.discountBps ?? 0,
     },
   };
 }

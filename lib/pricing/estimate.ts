@@ -4,7 +4,7 @@
  * own maximum output (when known) and the org's cap for estimates. Nothing is held.
  */
 import { z } from 'zod';
-import { calculateCharge, type ChargeBreakdown } from './calculate.ts';
+import { calculateCharge, chargeAmount, type ChargeBreakdown } from './calculate.ts';
 import { findModelPrice, pricingAsOf, type PricingContext } from './catalog.ts';
 import { modelNameSchema } from './price-usage.ts';
 import { chatMessageSchema, countInputTokens, knownMaxOutputTokens } from './tokens.ts';
@@ -47,12 +47,8 @@ export type Estimate = {
   breakdown: ChargeBreakdown;
 };
 
-export async function estimateCost(
-  ctx: PricingContext,
-  orgId: string,
-  input: EstimateInput,
-  at: Date = ctx.now?.() ?? new Date(),
-): Promise<Estimate> {
+/** The price an estimate uses and the tokens it counts. */
+async function estimateTokens(ctx: PricingContext, orgId: string, input: EstimateInput, at: Date) {
   const pricing = await pricingAsOf(ctx, orgId, at);
   const price = await findModelPrice(ctx, orgId, input.model, { at, provider: input.provider, pricing });
   const name = normalizeModel(input.model);
@@ -62,6 +58,27 @@ export async function estimateCost(
       : await countInputTokens(name, input, pricing.estimateMarginBps);
   const limits = [input.max_output_tokens, price.maxOutputTokens ?? knownMaxOutputTokens(name), pricing.estimateOutputCap];
   const outputTokens = Math.min(...limits.filter((n): n is number => typeof n === 'number'));
+  return { pricing, price, counted, outputTokens };
+}
+
+/** The amount and provider of estimateCost alone, without its breakdown: what a hold needs. */
+export async function estimateAmount(
+  ctx: PricingContext,
+  orgId: string,
+  input: EstimateInput,
+  at: Date = ctx.now?.() ?? new Date(),
+): Promise<{ amount: bigint; provider: string }> {
+  const { pricing, price, counted, outputTokens } = await estimateTokens(ctx, orgId, input, at);
+  return { amount: chargeAmount(price, pricing.rates, { input_tokens: counted.tokens, output_tokens: outputTokens }), provider: price.provider };
+}
+
+export async function estimateCost(
+  ctx: PricingContext,
+  orgId: string,
+  input: EstimateInput,
+  at: Date = ctx.now?.() ?? new Date(),
+): Promise<Estimate> {
+  const { pricing, price, counted, outputTokens } = await estimateTokens(ctx, orgId, input, at);
   const { amount, breakdown } = calculateCharge(price, pricing.rates, {
     input_tokens: counted.tokens,
     output_tokens: outputTokens,

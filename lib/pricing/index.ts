@@ -21,7 +21,7 @@
  * - Lookups are cached in-process for at most 5 seconds (lists of versions) or, for a version's prices, which
  *   never change, until evicted.
  */
-export { calculateCharge, usageTokensSchema, type ChargeBreakdown, type UsageTokens } from './calculate.ts';
+export { calculateCharge, chargeAmount, usageTokensSchema, type ChargeBreakdown, type UsageTokens } from './calculate.ts';
 export {
   DEFAULT_ESTIMATE_MARGIN_BPS,
   DEFAULT_ESTIMATE_OUTPUT_CAP,

@@ -4,7 +4,7 @@
  * request (tokenizer count, org margin, output limited by max_tokens, the model's maximum and the org cap), the
  * charge at the usage the upstream reported, both by the org's price version in force, with one usage record
  * per request (API key, request id, status) written in the charge's transaction. A hold also quotes the charge
- * of a usage in-process, by the same price and rates it was sized with (calculateCharge, as the ledger's own
+ * of a usage in-process, by the same price and rates it was sized with (chargeAmount, as the ledger's own
  * pricing does); settling with that quote commits exactly it, with the same usage record.
  *
  * For orgs that fail open while the database is unreachable, it also remembers, per org and model, the price
@@ -15,7 +15,7 @@ import { AppError, validationError } from '../http/errors.ts';
 import type { LedgerContext } from '../ledger/context.ts';
 import { commitInputSchema, commitReservation, pricedUsageFacts, releaseReservation, reserveCredits, reserveInputSchema } from '../ledger/metering.ts';
 import { parseCredits } from '../money/credits.ts';
-import { calculateCharge, findModelPrice, pricingAsOf } from '../pricing/index.ts';
+import { chargeAmount, findModelPrice, pricingAsOf } from '../pricing/index.ts';
 import type { ModelPriceData, OrgRates } from '../pricing/calculate.ts';
 import { remainingAfterCharge, type MeteredUsage, type MeterInfo, type MeterRequest, type ProxyMeter } from './meter.ts';
 
@@ -58,7 +58,7 @@ function tokensOf(usage: MeteredUsage) {
 /** The charge of `usage` by `terms`, or null when the usage cannot be priced (its token kinds do not add up). */
 export function chargeOf(terms: Pick<Terms, 'price' | 'rates'>, usage: MeteredUsage): bigint | null {
   try {
-    return calculateCharge(terms.price, terms.rates, tokensOf(usage)).amount;
+    return chargeAmount(terms.price, terms.rates, tokensOf(usage));
   } catch {
     return null;
   }
