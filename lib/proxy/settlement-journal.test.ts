@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PendingSettlement, SettlementJournal } from './settlement-journal.ts';
+import { pendingSettlement } from './testing/journal-entries.ts';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -13,16 +14,7 @@ function journal(compactBytes: number): SettlementJournal {
   return new SettlementJournal(path.join(dir, 'journal'), compactBytes);
 }
 
-const entry = (n: number): PendingSettlement => ({
-  at: new Date(0).toISOString(),
-  orgId: 'org',
-  reservationId: `r${n}`,
-  requestId: `q${n}`,
-  apiKeyId: 'key',
-  endpoint: 'chat.completions',
-  usage: { model: 'gpt-test', input_tokens: 1, output_tokens: 2 },
-  quote: { charged: '70', terms: {} },
-});
+const entry = pendingSettlement;
 const lines = (j: SettlementJournal) => readFileSync(j.file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as PendingSettlement);
 
 describe('SettlementJournal', () => {

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyMeter } from './meter.ts';
-import type { PendingSettlement } from './settlement-journal.ts';
 import { reconcileSettlementDir, writerRunning } from './settlement-reconcile.ts';
+import { pendingSettlement } from './testing/journal-entries.ts';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -16,16 +16,7 @@ function scratch(): string {
   return dir;
 }
 
-const entry = (n: number): PendingSettlement => ({
-  at: new Date(0).toISOString(),
-  orgId: 'org',
-  reservationId: `r${n}`,
-  requestId: `q${n}`,
-  apiKeyId: 'key',
-  endpoint: 'chat.completions',
-  usage: { model: 'gpt-test', input_tokens: 1, output_tokens: 2 },
-  quote: { charged: '70', terms: {} },
-});
+const entry = pendingSettlement;
 
 /** A meter that records what it is asked to settle. */
 function recordingMeter(): ProxyMeter & { settled: string[] } {
