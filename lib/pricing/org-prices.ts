@@ -43,11 +43,8 @@ export const modelOverrideSchema = z
   })
   .superRefine((m, ctx) => {
     if (!m.input_only && m.output === undefined) ctx.addIssue({ code: 'custom', path: ['output'], message: 'Required (or input_only: true for a model priced by its input alone)' });
-    if (m.input_only) {
-      for (const field of ['output', 'reasoning'] as const) {
-        if (m[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'An input-only model has no output price' });
-      }
-    }
+    if (m.input_only && m.output !== undefined) ctx.addIssue({ code: 'custom', path: ['output'], message: 'An input-only model has no output price' });
+    if (m.input_only && m.reasoning !== undefined) ctx.addIssue({ code: 'custom', path: ['reasoning'], message: 'An input-only model has no reasoning price' });
   });
 
 export const orgPricingInputSchema = z.object({
