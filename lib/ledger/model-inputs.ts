@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError, validationError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
-import { estimateAmount, estimateRequestSchema } from '../pricing/estimate.ts';
+import { estimateAmount, estimateRequestSchema, type PriceTerms } from '../pricing/estimate.ts';
 import { modelNameSchema, modelUsageSchema, priceUsage, type ModelUsage } from '../pricing/price-usage.ts';
 import { usageTokensSchema } from '../pricing/calculate.ts';
 import { callerMetadataSchema, requestInfoSchema, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
@@ -98,11 +98,12 @@ export async function estimatedHold(
   ctx: LedgerContext,
   orgId: string,
   input: { model: string; provider?: string; estimate: z.infer<typeof estimateRequestSchema> },
-): Promise<{ amount: bigint; facts: UsageFacts }> {
+): Promise<{ amount: bigint; facts: UsageFacts; terms: PriceTerms }> {
   const estimate = await estimateAmount(ctx, orgId, { model: input.model, provider: input.provider, ...input.estimate });
   return {
     amount: estimate.amount > 0n ? estimate.amount : 1n,
-    facts: { model: input.model, provider: estimate.provider },
+    facts: { model: input.model, provider: estimate.terms.price.provider },
+    terms: estimate.terms,
   };
 }
 

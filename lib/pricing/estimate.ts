@@ -4,7 +4,7 @@
  * own maximum output (when known) and the org's cap for estimates. Nothing is held.
  */
 import { z } from 'zod';
-import { calculateCharge, chargeAmount, type ChargeBreakdown } from './calculate.ts';
+import { calculateCharge, chargeAmount, type ChargeBreakdown, type ModelPriceData, type OrgRates } from './calculate.ts';
 import { findModelPrice, pricingAsOf, type PricingContext } from './catalog.ts';
 import { modelNameSchema } from './price-usage.ts';
 import { chatMessageSchema, countInputTokens, knownMaxOutputTokens } from './tokens.ts';
@@ -61,15 +61,24 @@ async function estimateTokens(ctx: PricingContext, orgId: string, input: Estimat
   return { pricing, price, counted, outputTokens };
 }
 
-/** The amount and provider of estimateCost alone, without its breakdown: what a hold needs. */
+/** The price and rates a request is priced by, and the org's price version among them. */
+export type PriceTerms = { price: ModelPriceData; rates: OrgRates; orgPriceVersionId: string | null };
+
+/**
+ * The amount of estimateCost alone, without its breakdown, and the terms it priced by: what a hold needs (the
+ * proxy quotes the request's charge by the same terms).
+ */
 export async function estimateAmount(
   ctx: PricingContext,
   orgId: string,
   input: EstimateInput,
   at: Date = ctx.now?.() ?? new Date(),
-): Promise<{ amount: bigint; provider: string }> {
+): Promise<{ amount: bigint; terms: PriceTerms }> {
   const { pricing, price, counted, outputTokens } = await estimateTokens(ctx, orgId, input, at);
-  return { amount: chargeAmount(price, pricing.rates, { input_tokens: counted.tokens, output_tokens: outputTokens }), provider: price.provider };
+  return {
+    amount: chargeAmount(price, pricing.rates, { input_tokens: counted.tokens, output_tokens: outputTokens }),
+    terms: { price, rates: pricing.rates, orgPriceVersionId: pricing.org?.id ?? null },
+  };
 }
 
 export async function estimateCost(

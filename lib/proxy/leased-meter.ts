@@ -36,7 +36,7 @@ import { pricedUsageFacts, releaseReservation, reserveInputSchema } from '../led
 import { estimatedHold, pricedUsage, requestFacts } from '../ledger/model-inputs.ts';
 import type { UsageFacts } from '../usage/carrier.ts';
 import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, MeterSettlement, ProxyMeter } from './meter.ts';
-import { actor, chargeOf, commitUsageOf, estimateOf, pricedMeter, PROXY_HOLD_TTL_SECONDS, quotedTerms, quoteTerms, termsOf, type Terms } from './priced-meter.ts';
+import { actor, chargeOf, commitUsageOf, estimateOf, pricedMeter, PROXY_HOLD_TTL_SECONDS, quotedTerms, quoteTerms, type Terms } from './priced-meter.ts';
 import { SettlementJournal, type JournalTicket } from './settlement-journal.ts';
 
 export type LeaseOptions = {
@@ -303,10 +303,9 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
     async hold(orgId, user, request, info): Promise<MeterHold> {
       const input = reserveInputSchema.safeParse({ user, model: request.model, estimate: estimateOf(request), ttl_seconds: PROXY_HOLD_TTL_SECONDS });
       if (!input.success) throw validationError('The request cannot be metered', input.error);
-      const [estimate, terms] = await Promise.all([
-        estimatedHold(ctx, orgId, { model: input.data.model!, provider: input.data.provider, estimate: input.data.estimate! }),
-        termsOf(ctx, orgId, request.model),
-      ]);
+      // The hold's estimate and the request's quote are priced by the same terms, looked up once.
+      const estimate = await estimatedHold(ctx, orgId, { model: input.data.model!, provider: input.data.provider, estimate: input.data.estimate! });
+      const { terms } = estimate;
       lastTerms.set(`${orgId}:${request.model}`, terms);
       const amount = estimate.amount;
       const lease = await takeFromLease(orgId, user, amount, info);

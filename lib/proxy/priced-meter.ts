@@ -17,6 +17,7 @@ import { commitInputSchema, commitReservation, pricedUsageFacts, releaseReservat
 import { parseCredits } from '../money/credits.ts';
 import { chargeAmount, findModelPrice, pricingAsOf } from '../pricing/index.ts';
 import type { ModelPriceData, OrgRates } from '../pricing/calculate.ts';
+import type { PriceTerms } from '../pricing/estimate.ts';
 import { remainingAfterCharge, type MeteredUsage, type MeterInfo, type MeterRequest, type ProxyMeter } from './meter.ts';
 
 /** Holds outlive the longest request the proxy forwards (it gives up on an upstream after UPSTREAM_TIMEOUT_MS per chunk). */
@@ -39,7 +40,7 @@ export function estimateOf(request: MeterRequest) {
   return { input_tokens: 0, ...max };
 }
 
-export type Terms = { price: ModelPriceData; rates: OrgRates; orgPriceVersionId: string | null };
+export type Terms = PriceTerms;
 type Remembered = { price: ModelPriceData; rates: OrgRates; at: number };
 
 /** How often the price kept for offline pricing is refreshed per org and model. */
