@@ -23,7 +23,7 @@
 import { StatementBatcher } from '../db/statement-batcher.ts';
 import { logger } from '../http/logger.ts';
 import type { SqlRunner } from '../ledger/apply.ts';
-import { DEFAULT_LEASE_SECONDS, buckets, rateLimited, type Admission, type Bucket, type RateLimiter, type RateLimitSubject } from './rate-limits.ts';
+import { DEFAULT_LEASE_SECONDS, buckets, json, rateLimited, type Admission, type Bucket, type RateLimiter, type RateLimitSubject } from './rate-limits.ts';
 import type { ProxyLimits } from './settings.ts';
 
 type WindowShare = { window: string; limit: number; left: number; validUntil: number };
@@ -76,7 +76,6 @@ export class ClaimedRateLimiter implements RateLimiter {
     this.options = { ...defaultClaimOptions, ...options };
     // Claims that wait for the previous statement go together in the next one (the first requests of many
     // users at the start of a minute, say).
-    const parse = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
     this.claims = new StatementBatcher(
       async (c) => {
         const [row] = await run('SELECT proxy_claim($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], $8) AS r', [
@@ -89,9 +88,9 @@ export class ClaimedRateLimiter implements RateLimiter {
           c.slot_limits,
           c.lease,
         ]);
-        return parse<ClaimResult>(row.r);
+        return json<ClaimResult>(row.r);
       },
-      async (calls) => parse<ClaimResult[]>((await run('SELECT proxy_claim_batch($1::jsonb) AS r', [JSON.stringify(calls)]))[0].r),
+      async (calls) => json<ClaimResult[]>((await run('SELECT proxy_claim_batch($1::jsonb) AS r', [JSON.stringify(calls)]))[0].r),
     );
     this.timer = setInterval(() => void this.tick().catch((err: unknown) => logger.error({ err, event: 'proxy.rate_limit_tick_failed' }, 'could not give back or renew rate-limit slots')), this.options.tickMs);
     this.timer.unref?.();
@@ -143,6 +142,10 @@ export class ClaimedRateLimiter implements RateLimiter {
     clearInterval(this.timer);
     const ids = [...this.slots.values()].flatMap((s) => s.ids);
     this.slots.clear();
+    await this.giveBack(ids);
+  }
+
+  private async giveBack(ids: string[]): Promise<void> {
     if (ids.length > 0) await this.run('DELETE FROM proxy_concurrency_slots WHERE id = ANY($1::uuid[])', [ids]);
   }
 
@@ -242,15 +245,15 @@ export class ClaimedRateLimiter implements RateLimiter {
    */
   private async tick(): Promise<void> {
     const now = Date.now();
-    const giveBack = this.retired.splice(0);
+    const unneeded = this.retired.splice(0);
     for (const [name, share] of this.slots) {
       const keep = Math.max(share.inUse, share.peak);
-      if (share.ids.length > keep) giveBack.push(...share.ids.splice(keep));
+      if (share.ids.length > keep) unneeded.push(...share.ids.splice(keep));
       share.peak = share.inUse;
       if (share.ids.length === 0) this.slots.delete(name);
     }
     for (const [name, share] of this.windows) if (share.validUntil <= now && share.left >= 0) this.windows.delete(name);
-    if (giveBack.length > 0) await this.run('DELETE FROM proxy_concurrency_slots WHERE id = ANY($1::uuid[])', [giveBack]);
+    await this.giveBack(unneeded);
     if (now - this.lastRenewal >= (this.leaseSeconds * 1000) / 3) {
       this.lastRenewal = now;
       const held = [...this.slots.values()].flatMap((s) => s.ids);

@@ -82,7 +82,8 @@ type AdmitCall = { buckets: string[]; amounts: number[]; limits: number[]; slot:
 type FinishCall = { slot: string; window: string; buckets: string[]; adjust: number[] };
 type AdmitResult = { admitted: true; window: string } | { admitted: false; bucket: string; retry_after_ms: number };
 
-const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+/** A JSON value as node-postgres returns it: parsed already, or text. */
+export const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
 export class ProxyRateLimiter implements RateLimiter {
   private readonly admissions: StatementBatcher<AdmitCall, AdmitResult>;
