@@ -4,16 +4,12 @@
  * longer needed and lapsing with their lease when their instance dies.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type PgPool } from '../db/pg.ts';
 import { pgRunner } from '../ledger/apply.ts';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
 import { ClaimedRateLimiter } from './claimed-rate-limits.ts';
-import { spawnBurst } from '../test/child-burst.ts';
-import { outcomes, subject, unlimited } from './testing/rate-limit-cases.ts';
-
-const admitBurst = (args: string[]) => spawnBurst<{ admitted: number; refused: number }>(path.join(import.meta.dirname, 'testing/admit-burst.ts'), args);
+import { outcomes, subject, twoProcessRace, unlimited } from './testing/rate-limit-cases.ts';
 
 let database: TestDatabase;
 let pool: PgPool;
@@ -79,14 +75,9 @@ describe('requests per minute from claimed capacity', () => {
   });
 
   it('holds across two processes on one database', async () => {
-    const s = subject();
-    const limits = { ...unlimited, keyRequestsPerMinute: 30 };
-    const bursts = [0, 1].map(() => admitBurst([database.url, JSON.stringify(limits), JSON.stringify(s), '40', 'claimed']));
-    await Promise.all(bursts.map((b) => b.ready));
-    bursts.forEach((b) => b.go());
-    const results = await Promise.all(bursts.map((b) => b.done));
-    expect(results.reduce((n, r) => n + r.admitted, 0)).toBe(30);
-    expect(results.reduce((n, r) => n + r.refused, 0)).toBe(50);
+    const race = await twoProcessRace(database.url, 'claimed');
+    expect(race.admitted).toBe(30);
+    expect(race.refused).toBe(50);
   }, 120_000);
 });
 

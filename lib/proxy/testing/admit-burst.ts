@@ -1,5 +1,5 @@
 /**
- * One process of a multi-process rate-limit race (lib/proxy/rate-limits.db.test.ts):
+ * One process of a multi-process rate-limit race (twoProcessRace in rate-limit-cases.ts):
  *
  *   node --import tsx lib/proxy/testing/admit-burst.ts <database url> <limits json> <subject json> <count> [claimed]
  *
