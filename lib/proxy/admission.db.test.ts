@@ -14,6 +14,7 @@ import { settlementsDone } from './handle.ts';
 import { pricedMeter } from './priced-meter.ts';
 import { forgetProxySettings, saveProxySettings } from './settings.ts';
 import { startTestProxy, type TestProxy } from './testing/proxy-harness.ts';
+import { unlimited as noLimits } from './testing/rate-limit-cases.ts';
 
 let database: TestDatabase;
 let proxy: TestProxy;
@@ -21,16 +22,7 @@ let org: TestOrg;
 const system = { type: 'system' } as const;
 const MODEL = 'gpt-4o-mini';
 const messages = [{ role: 'user' as const, content: 'Hello there' }];
-const unlimited = {
-  keyRequestsPerMinute: null,
-  keyTokensPerMinute: null,
-  keyConcurrentRequests: null,
-  userRequestsPerMinute: null,
-  userTokensPerMinute: null,
-  userConcurrentRequests: null,
-  degradation: 'fail_closed' as const,
-  failOpenUserCap: '0',
-};
+const unlimited = { ...noLimits, degradation: 'fail_closed' as const, failOpenUserCap: '0' };
 
 beforeAll(async () => {
   database = await useTestDatabase();
