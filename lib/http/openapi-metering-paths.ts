@@ -62,7 +62,8 @@ export const meteringPaths: Record<string, Json> = {
     post: operation('post', {
       tag: 'Metering',
       summary: 'Record up to 1000 usage events',
-      description: 'One answer per event, in order: charged, duplicate or rejected with the reason.',
+      description:
+        'One answer per event, in order: charged, duplicate or rejected with the reason. An event rejected as `unavailable` was not recorded because part of the batch could not be written; send it again with the same id (it is charged once).',
       scopes: ['meter'],
       body: 'UsageBatchRequest',
       ok: { status: 200, description: 'Per-event results and a summary', schema: 'UsageBatch' },

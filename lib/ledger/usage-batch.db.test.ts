@@ -4,11 +4,12 @@ import { formatCredits } from '../money/credits.ts';
 import { createOrg } from '../orgs/orgs.ts';
 import { useTestDatabase, type TestDatabase } from '../test/db-harness.ts';
 import { createUser } from '../users/create-user.ts';
-import { pgRunner } from './apply.ts';
+import { pgRunner, type UsageOp } from './apply.ts';
+import { laneOf } from './coalescer.ts';
 import type { LedgerContext } from './context.ts';
 import { allocateCredits, grantCredits } from './credits.ts';
 import { recordUsageBatch } from './metering.ts';
-import { usageBatchLanes } from './usage-batch.ts';
+import { USAGE_BATCH_LANES, usageBatchLanes } from './usage-batch.ts';
 import { updateOrgPolicy } from './policies.ts';
 import { checkLedger, getBalance, listTransactions } from './queries.ts';
 
@@ -154,5 +155,66 @@ describe('batch usage ingestion', () => {
     expect(results[0].status).toBe('charged');
     expect(results[399]).toMatchObject({ status: 'rejected', error: { code: 'event_conflict' } });
     expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+  it('answers the events of a lane that failed as unavailable, the other lanes charged, and a resend charges each once', async () => {
+    const { org, users } = await orgWithMembers('batch-lane-fails', 12);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const events = Array.from({ length: 480 }, (_, i) => ({ id: `lf-${i}`, user: users[i % 12], amount: 10_000n }));
+    // The lane of the first member's account loses its connection (as a database restart would do).
+    const accountOf = new Map<string, string>();
+    let broken: number | null = null;
+    const failing: LedgerContext = {
+      ...ctx,
+      run: async (sql, params) => {
+        if (sql.includes('ledger_usage_batch')) {
+          const ops = JSON.parse(params[1] as string) as UsageOp[];
+          for (const op of ops) accountOf.set(op.event_id, op.account_id);
+          broken ??= laneOf(ops.find((op) => op.event_id === 'lf-0')?.account_id ?? '', USAGE_BATCH_LANES);
+          if (ops.some((op) => laneOf(op.account_id, USAGE_BATCH_LANES) === broken)) throw new Error('Connection terminated unexpectedly');
+        }
+        return ctx.run(sql, params);
+      },
+    };
+    const results = await recordUsageBatch(failing, org.id, events, system);
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(lost.length).toBeGreaterThan(0);
+    expect(lost.length).toBeLessThan(events.length);
+    expect(results.filter((r) => r.status === 'charged').length).toBe(events.length - lost.length);
+    for (const r of lost) {
+      expect(r).toMatchObject({ error: { code: 'unavailable' } });
+      expect(laneOf(accountOf.get(r.id)!, USAGE_BATCH_LANES)).toBe(broken);
+    }
+    // Each member paid for exactly their events that were answered charged.
+    const paidFor = async (answered: typeof results) => {
+      for (const [k, user] of users.entries()) {
+        const count = answered.filter((r, i) => i % 12 === k && r.status !== 'rejected').length;
+        expect((await getBalance(ctx, org.id, user)).available).toBe(formatCredits(10_000_000n - 10_000n * BigInt(count)));
+      }
+    };
+    await paidFor(results);
+
+    // Sent again whole, once the database is back: the lost events are charged, the others are duplicates.
+    const again = await recordUsageBatch(ctx, org.id, events, system);
+    expect(again.filter((r) => r.status === 'charged').map((r) => r.id).sort()).toEqual(lost.map((r) => r.id).sort());
+    expect(again.filter((r) => r.status === 'duplicate').length).toBe(events.length - lost.length);
+    await paidFor(again);
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+
+  it('fails a batch whose every lane failed', async () => {
+    const { org, users } = await orgWithMembers('batch-all-fail', 8);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const down: LedgerContext = {
+      ...ctx,
+      run: async (sql, params) => {
+        if (sql.includes('ledger_usage_batch')) throw new Error('Connection terminated unexpectedly');
+        return ctx.run(sql, params);
+      },
+    };
+    const events = Array.from({ length: 400 }, (_, i) => ({ id: `af-${i}`, user: users[i % 8], amount: 10_000n }));
+    await expect(recordUsageBatch(down, org.id, events, system)).rejects.toThrow('Connection terminated');
+    for (const user of users) expect((await getBalance(ctx, org.id, user)).available).toBe('10');
   });
 });

@@ -11,12 +11,14 @@
  * batch on some accounts runs while another batch works on the others. Every event of an account stays in one
  * lane, in the batch's order, so which of an account's events fit its credits is decided exactly as in one
  * call. An event id repeated for different accounts keeps the batch whole (the first occurrence must win).
+ * Should one lane fail (the database connection lost, say), the others' events are still answered as charged.
  */
 import type { LedgerResult, UsageOp } from './apply.ts';
 import { laneOf } from './coalescer.ts';
 import type { LedgerContext } from './context.ts';
 import { toAppError } from './results.ts';
 import { withTransientRetry } from '../db/retry.ts';
+import { logger } from '../http/logger.ts';
 
 export type BatchIdempotency = { key: string; hash: string };
 
@@ -67,8 +69,6 @@ export async function applyUsageBatch(
     group.at.push(i);
   });
   const results: LedgerResult[] = new Array(ops.length);
-  // Every lane finishes before the batch answers; should one fail, its error is the answer, and a retry of
-  // the batch finds the other lanes' events charged (duplicates) and charges the rest.
   const settled = await Promise.allSettled(
     groups.map(async (group) => {
       if (group.ops.length === 0) return;
@@ -76,7 +76,22 @@ export async function applyUsageBatch(
       answered.forEach((result, j) => (results[group.at[j]] = result));
     }),
   );
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const failed = settled.flatMap((s, lane) => (s.status === 'rejected' ? [{ lane, reason: s.reason as unknown }] : []));
+  if (failed.length === 0) return results;
+  // Every lane failed: so did the batch. Otherwise the other lanes' events are charged and are answered so;
+  // the failed lanes' events are answered `unavailable`, and sending them again charges each once (their ids
+  // deduplicate them, should a lane's transaction have committed after all).
+  if (failed.length === groups.filter((g) => g.ops.length > 0).length) throw failed[0].reason;
+  for (const { lane, reason } of failed) {
+    logger.error({ err: reason, event: 'ledger.usage_lane_failed', orgId, events: groups[lane].ops.length }, 'part of a usage batch could not be recorded');
+    for (const i of groups[lane].at) results[i] = LANE_UNAVAILABLE;
+  }
   return results;
 }
+
+const LANE_UNAVAILABLE: LedgerResult = {
+  ok: false,
+  http_status: 503,
+  code: 'unavailable',
+  message: 'This event could not be recorded now; send it again with the same id (it is never charged twice)',
+};
