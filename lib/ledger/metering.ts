@@ -9,11 +9,11 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { processMap } from '../ops/process-memory.ts';
-import type { CommitOp, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
+import type { CommitOp, LedgerFailure, PoolFallback, ReleaseOp, ReserveOp, UsageOp } from './apply.ts';
 import { opActor } from './apply.ts';
 import { ensureOrgLedger, resolveMember, resolveMembers, type MemberAccount } from './accounts.ts';
 import { runOp, type LedgerContext } from './context.ts';
-import { applyUsageBatch } from './usage-batch.ts';
+import { applyUsageBatch, type BatchEvent } from './usage-batch.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { commitDto, releaseDto, reservationDto, usageDto, type CommitDto, type ReleaseDto, type ReservationDto, type UsageResultDto } from './metering-dto.ts';
 import { toAppError } from './results.ts';
@@ -245,8 +245,9 @@ export async function recordUsage(
 export const MAX_BATCH_EVENTS = 1000;
 
 /**
- * Up to 1000 events in one database statement; the answer is per event (charged, duplicate or rejected with
- * the reason). Events that name an unknown user or a bad timestamp are rejected alone.
+ * Up to 1000 events in a few database statements (usage-batch.ts); the answer is per event (charged, duplicate
+ * or rejected with the reason). Events that name an unknown user or a bad timestamp are rejected alone; with
+ * an idempotency key their refusals are stored with the rest of the answer, so a repeat answers the same.
  */
 export async function recordUsageBatch(
   ctx: LedgerContext,
@@ -259,23 +260,16 @@ export async function recordUsageBatch(
   const members = await resolveMembers(ctx, orgId, [...new Set(events.map((e) => e.user))]);
   await preloadMemberPolicies(ctx, [...members.values()].map((m) => m.membershipId));
   const prepared = await Promise.all(
-    events.map(async (event) => {
+    events.map(async (event): Promise<BatchEvent> => {
       try {
-        return { op: await usageOp(ctx, orgId, event, actor) };
+        return { id: event.id, user: event.user, op: await usageOp(ctx, orgId, event, actor) };
       } catch (err) {
-        if (err instanceof AppError) return { error: err };
-        throw err;
+        if (!(err instanceof AppError)) throw err;
+        const rejected: LedgerFailure = { ok: false, http_status: err.status, code: err.code, message: err.message, ...(err.details && { details: err.details }) };
+        return { id: event.id, user: event.user, rejected };
       }
     }),
   );
-  const ops = prepared.flatMap((p) => ('op' in p && p.op ? [p.op] : []));
-  const results = await applyUsageBatch(ctx, orgId, ops, idempotency);
-  let next = 0;
-  return prepared.map((p, i) => {
-    if ('error' in p && p.error) {
-      const e = p.error;
-      return { id: events[i].id, status: 'rejected' as const, error: { code: e.code, message: e.message } };
-    }
-    return usageDto(events[i].id, results[next++]);
-  });
+  const results = await applyUsageBatch(ctx, orgId, prepared, idempotency);
+  return results.map((result, i) => usageDto(events[i].id, result));
 }

@@ -120,7 +120,7 @@ describe('batch usage ingestion', () => {
       user: users[i % 30],
       amount: 500_000n + 100_000n * BigInt(i % 7),
     }));
-    expect(usageBatchLanes(events.map((e) => ({ event_id: e.id, account_id: e.user }) as never))).toBeGreaterThan(1);
+    expect(usageBatchLanes(events.map((e) => ({ id: e.id, lane: e.user })))).toBeGreaterThan(1);
 
     // A member's events are taken in order until the first that does not fit; the later ones are refused too.
     const left = new Map(users.map((u) => [u, 10_000_000n]));
@@ -150,7 +150,7 @@ describe('batch usage ingestion', () => {
     for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
     const events = Array.from({ length: 400 }, (_, i) => ({ id: `w-${i}`, user: users[i % 20], amount: 1_000n }));
     events[399] = { id: 'w-0', user: users[7], amount: 1_000n };
-    expect(usageBatchLanes(events.map((e) => ({ event_id: e.id, account_id: e.user }) as never))).toBe(1);
+    expect(usageBatchLanes(events.map((e) => ({ id: e.id, lane: e.user })))).toBe(1);
     const results = await recordUsageBatch(ctx, org.id, events, system);
     expect(results[0].status).toBe('charged');
     expect(results[399]).toMatchObject({ status: 'rejected', error: { code: 'event_conflict' } });
@@ -216,5 +216,74 @@ describe('batch usage ingestion', () => {
     const events = Array.from({ length: 400 }, (_, i) => ({ id: `af-${i}`, user: users[i % 8], amount: 10_000n }));
     await expect(recordUsageBatch(down, org.id, events, system)).rejects.toThrow('Connection terminated');
     for (const user of users) expect((await getBalance(ctx, org.id, user)).available).toBe('10');
+  });
+  it('answers a keyed batch again exactly as the first time, the refusals of unknown members included', async () => {
+    const { org, users } = await orgWithMembers('batch-key-small', 1);
+    await grantCredits(ctx, org.id, { amount: 100_000_000n, reason: 'seed' }, system);
+    await allocateCredits(ctx, org.id, { user: users[0], amount: 5_000_000n }, system);
+    const events = [
+      { id: 'k-1', user: 'batch-key-small-late', amount: 1_000n },
+      { id: 'k-2', user: users[0], amount: 2_000n },
+    ];
+    const key = { key: 'api:small', hash: 'h-small' };
+    const first = await recordUsageBatch(ctx, org.id, events, system, key);
+    expect(first.map((r) => r.status)).toEqual(['rejected', 'charged']);
+    // The member the first event named exists now; the same request with the same key still gets the first answer.
+    await createUser(t.db, { externalId: 'batch-key-small-late', org: { id: org.id, role: 'member' } }, system);
+    expect(await recordUsageBatch(ctx, org.id, events, system, key)).toEqual(first);
+    expect((await getBalance(ctx, org.id, users[0])).available).toBe('4.998');
+  });
+
+  it('splits a keyed batch into lanes that each store their answer, so a repeat answers the same and another body is refused', async () => {
+    const { org, users } = await orgWithMembers('batch-key-lanes', 12);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const events = Array.from({ length: 400 }, (_, i) => ({ id: `kl-${i}`, user: i % 50 === 7 ? 'batch-key-lanes-late' : users[i % 12], amount: 10_000n }));
+    let calls = 0;
+    const counting: LedgerContext = { ...ctx, run: (sql, params) => ((calls += sql.includes('ledger_usage_batch') ? 1 : 0), ctx.run(sql, params)) };
+    const key = { key: 'api:lanes', hash: 'h-lanes' };
+
+    const first = await recordUsageBatch(counting, org.id, events, system, key);
+    expect(calls).toBe(4);
+    expect(first.filter((r) => r.status === 'rejected').map((r) => r.id)).toEqual(events.filter((e) => e.user.endsWith('late')).map((e) => e.id));
+    expect(first.filter((r) => r.status === 'charged')).toHaveLength(392);
+
+    await createUser(t.db, { externalId: 'batch-key-lanes-late', org: { id: org.id, role: 'member' } }, system);
+    expect(await recordUsageBatch(counting, org.id, events, system, key)).toEqual(first);
+    for (const [k, user] of users.entries()) {
+      const count = events.filter((e, i) => i % 12 === k && e.user === user).length;
+      expect((await getBalance(ctx, org.id, user)).available).toBe(formatCredits(10_000_000n - 10_000n * BigInt(count)));
+    }
+
+    // The same key with another body is refused, whether that body is split into lanes the same way or not.
+    for (const other of [events.slice(0, 150), events.slice(0, 50), events.map((e) => ({ ...e, amount: 20_000n }))]) {
+      await expect(recordUsageBatch(ctx, org.id, other, system, { key: 'api:lanes', hash: 'h-other' })).rejects.toMatchObject({ code: 'idempotency_mismatch' });
+    }
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+
+  it('fails a keyed batch whose lane failed, and its repeat with the key charges the rest once', async () => {
+    const { org, users } = await orgWithMembers('batch-key-fail', 12);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const events = Array.from({ length: 400 }, (_, i) => ({ id: `kf-${i}`, user: users[i % 12], amount: 10_000n }));
+    let failed = false;
+    const failing: LedgerContext = {
+      ...ctx,
+      run: async (sql, params) => {
+        if (sql.includes('ledger_usage_batch') && !failed && (JSON.parse(params[1] as string) as UsageOp[]).some((op) => op.event_id === 'kf-0')) {
+          failed = true;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return ctx.run(sql, params);
+      },
+    };
+    const key = { key: 'api:fails', hash: 'h-fails' };
+    await expect(recordUsageBatch(failing, org.id, events, system, key)).rejects.toThrow('Connection terminated');
+    expect(failed).toBe(true);
+    const again = await recordUsageBatch(failing, org.id, events, system, key);
+    expect(again.every((r) => r.status === 'charged')).toBe(true);
+    for (const user of users) expect((await getBalance(ctx, org.id, user)).available).toBe(formatCredits(10_000_000n - 10_000n * BigInt(events.length / 12 | 0) - (users.indexOf(user) < events.length % 12 ? 10_000n : 0n)));
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
   });
 });
