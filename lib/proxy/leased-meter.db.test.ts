@@ -155,6 +155,47 @@ describe('a member with little credit', () => {
   });
 });
 
+describe('captures while the database cannot be reached', () => {
+  it('keeps the charges owed and the lease held until a capture gets through, however many attempts fail', async () => {
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+    let down = true;
+    let attempts = 0;
+    const flaky = (ctx: LedgerContext): LedgerContext => ({
+      ...ctx,
+      coalescer: undefined,
+      run: (sql, params) => {
+        if (!String(params[1]).includes('"type":"capture"')) return ctx.run(sql, params);
+        attempts += 1;
+        return down ? Promise.reject(lost) : ctx.run(sql, params);
+      },
+    });
+    const proxy = await startTestProxy(database.db, database.url, {
+      meter: (ctx, journalDir) => leasedMeter(flaky(ctx), { journalDir, captureAttempts: 2, captureDelayMs: 10, idleMs: 50 }),
+    });
+    const org = await openOrg('leased-outage');
+    await createTestMember(database.db, org.id, 'ivy');
+    await grantCredits(proxy.ctx, org.id, { user: 'ivy', amount: 100_000_000n, reason: 'Seed' }, system);
+    const before = await balance(proxy, org, 'ivy');
+    const answers = await Promise.all(
+      Array.from({ length: 3 }, () => client(proxy, org, 'ivy').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse()),
+    );
+    // The requests stop waiting after two attempts; the lease stays held (idle or not) and captures go on.
+    await settlementsDone();
+    while (attempts < 4) await new Promise((r) => setTimeout(r, 50));
+    expect((await leases(org)).map((l) => l.status)).toEqual(['active']);
+    expect((await balance(proxy, org, 'ivy')).total).toBe(before.total);
+
+    down = false;
+    const spent = answers.reduce((a, r) => a + parseCredits(r.response.headers.get('x-credits-charged')!), 0n);
+    for (let i = 0; i < 200 && (await leases(org))[0].status === 'active'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await leases(org)).map((l) => l.status)).toEqual(['released']);
+    expect(await balance(proxy, org, 'ivy')).toEqual({ available: before.available - spent, reserved: 0n, total: before.total - spent });
+    expect(await database.db.usageRecord.count({ where: { orgId: org.id } })).toBe(3);
+    expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);
+    await proxy.close();
+  });
+});
+
 describe('a process that stops owing charges', () => {
   it('leaves them to reconcile, which charges each once and then releases its lease', async () => {
     const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });

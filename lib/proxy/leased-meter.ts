@@ -18,10 +18,12 @@
  *
  * A lease takes no new requests once it is older than maxAgeMs, or too small for the next request, and is
  * released once its requests are charged; an idle one after idleMs. The next lease is opened ahead of need,
- * when the current one has less than a quarter left or is near its age, so requests rarely wait for one. Leases are journaled in the settlement
- * journal folder while held: the requests answered from a lease are journaled by the proxy before their answer
- * (with the lease named), so when a process stops without releasing, reconcile charges what it owed and then
- * releases its leases (settlement-reconcile.ts); and a lease expires like any hold in the end.
+ * when the current one has less than a quarter left or is near its age, so requests rarely wait for one. While
+ * the database cannot be reached, captures are retried (backing off up to 30 s) and the lease stays held: it
+ * is never released with charges owed. Leases are journaled in the settlement journal folder while held: the
+ * requests answered from a lease are journaled by the proxy before their answer (with the lease named), so
+ * when a process stops without releasing, reconcile charges what it owed and then releases its leases
+ * (settlement-reconcile.ts); and a lease expires like any hold in the end.
  *
  * A member without credits of their own (funded by the org pool, or refused) is held per request by the
  * priced meter, as before: pool draws have their own daily and monthly limits per hold.
@@ -53,7 +55,10 @@ export type LeaseOptions = {
    * no new requests, and is released once its requests are charged.
    */
   maxAgeMs: number;
-  /** Captures failing other than by a refusal are tried this many times before their requests are left to reconcile. */
+  /**
+   * Captures failing other than by a refusal are retried until they get through; after this many attempts their
+   * requests stop waiting for them.
+   */
   captureAttempts: number;
   /** The settlement journal folder, where held leases are journaled (null: not journaled; tests). */
   journalDir: string | null;
@@ -112,6 +117,9 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
   const live = new Set<Lease>();
   const parts = new Map<string, Part>();
   const lastTerms = new Map<string, Terms>();
+  let closed = false;
+  /** How long a capture that could not reach the database waits before its next attempt: doubling, at most 30 s. */
+  const retryDelayMs = (failures: number) => Math.min(30_000, Math.max(o.captureDelayMs, 1) * 2 ** failures);
 
   const sweeper = setInterval(() => {
     const now = Date.now();
@@ -239,7 +247,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
   }
 
   function schedule(lease: Lease, delayMs: number): void {
-    if (lease.capturing) return;
+    if (lease.capturing || closed) return;
     if (lease.timer) {
       if (delayMs > 0) return;
       clearTimeout(lease.timer);
@@ -253,7 +261,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
   async function capture(lease: Lease): Promise<void> {
     if (lease.capturing || lease.owed.length === 0) return maybeRelease(lease);
     lease.capturing = true;
-    const batch = lease.owed.splice(0, o.captureBatch);
+    let batch = lease.owed.splice(0, o.captureBatch);
     try {
       const captured = await captureLease(ctx, lease.orgId, lease.id, lease.accountId, batch.map((b) => b.charge), system);
       lease.failures = 0;
@@ -274,17 +282,20 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         for (const owed of batch) owed.reject(err);
         lease.owed.splice(0).forEach((owed) => owed.reject(err));
         retire(lease);
-      } else if (++lease.failures >= o.captureAttempts) {
-        // Left to reconcile, from the lines the proxy journaled for these requests.
-        logger.error({ err, event: 'proxy.capture_failed', leaseId: lease.id, charges: batch.length }, 'could not capture charges of a lease');
-        for (const owed of batch) owed.reject(err);
-        lease.failures = 0;
       } else {
+        // The database cannot be reached. The charges stay owed, and the lease held, until a capture gets
+        // through: releasing the lease would give back credits these requests spent. After a few attempts
+        // their requests stop waiting (their journal lines stay, for reconcile should this process stop).
+        if (++lease.failures === o.captureAttempts) {
+          logger.error({ err, event: 'proxy.capture_failed', leaseId: lease.id, charges: batch.length }, 'could not capture charges of a lease; retrying');
+          for (const owed of batch) owed.reject(err);
+          batch = batch.map((owed) => ({ ...owed, resolve: () => {}, reject: () => {} }));
+        }
         lease.owed.unshift(...batch);
       }
     } finally {
       lease.capturing = false;
-      if (lease.owed.length > 0) schedule(lease, lease.failures > 0 ? 200 * 2 ** lease.failures : lease.owed.length >= o.captureBatch ? 0 : o.captureDelayMs);
+      if (lease.owed.length > 0) schedule(lease, lease.failures > 0 ? retryDelayMs(lease.failures) : lease.owed.length >= o.captureBatch ? 0 : o.captureDelayMs);
       else maybeRelease(lease);
     }
   }
@@ -415,8 +426,13 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       clearInterval(sweeper);
       for (const lease of [...current.values()]) retire(lease);
       for (const lease of live) if (lease.owed.length > 0) schedule(lease, 0);
+      // Up to 10 s for the last captures and releases; not while the database cannot be reached (what is owed
+      // then is in the journal, for reconcile).
       const deadline = Date.now() + 10_000;
-      while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const reachable = () => [...live].some((lease) => lease.failures < o.captureAttempts);
+      while (live.size > 0 && Date.now() < deadline && reachable()) await new Promise((r) => setTimeout(r, 5));
+      closed = true;
+      for (const lease of live) if (lease.timer) clearTimeout(lease.timer);
     },
   };
 }
