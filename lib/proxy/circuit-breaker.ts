@@ -2,7 +2,8 @@
  * A circuit breaker per upstream (cockatiel): it opens after `consecutiveFailures` failures in a row or when
  * more than `errorRate.threshold` of the last `errorRate.size` calls failed, answers at once while open, lets
  * one probe through after `halfOpenAfterMs`, and closes when the probe succeeds. A failure is a network error,
- * a timeout or a 5xx answer; a 4xx is the caller's mistake and counts as a success. Only the part of a call
+ * a timeout or a 5xx answer; a 4xx is the caller's mistake and counts as a success, and a call its caller gave
+ * up on (CallerAbortError: the client went away) is not judged at all. Only the part of a call
  * up to the upstream's response headers is judged (a stream that breaks later is reported in metrics, not
  * here). States are exported to the metrics gauge. Breakers are per process.
  */
@@ -11,7 +12,7 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   CountBreaker,
-  handleAll,
+  handleWhen,
   isBrokenCircuitError,
   type CircuitBreakerPolicy,
   type IBreaker,
@@ -70,6 +71,9 @@ const stateNames: Record<CircuitState, BreakerStateName> = {
   [CircuitState.Isolated]: 'open',
 };
 
+/** A call ended by its caller, not by the upstream: it says nothing of the upstream's health. */
+export class CallerAbortError extends Error {}
+
 function isServerError(result: unknown): boolean {
   if (!result || typeof result !== 'object') return false;
   const r = result as { status?: unknown; statusCode?: unknown };
@@ -86,7 +90,7 @@ export class UpstreamBreakers {
     let policy = this.policies.get(upstream);
     if (!policy) {
       const { consecutiveFailures, errorRate, halfOpenAfterMs } = this.options;
-      policy = circuitBreaker(handleAll.orWhenResult(isServerError), {
+      policy = circuitBreaker(handleWhen((err) => !(err instanceof CallerAbortError)).orWhenResult(isServerError), {
         halfOpenAfter: halfOpenAfterMs,
         breaker: new EitherBreaker([
           new ConsecutiveBreaker(consecutiveFailures),

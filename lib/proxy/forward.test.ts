@@ -121,4 +121,18 @@ describe('forward', () => {
     client.abort();
     await expect(forward(options(chat(), { clientSignal: client.signal }))).rejects.toBeInstanceOf(ClientAbortedError);
   });
+  it('does not count clients that leave before the answer as upstream failures', async () => {
+    const breakers = new UpstreamBreakers({ consecutiveFailures: 2, errorRate: { threshold: 0.9, size: 100, minimumCalls: 100 }, halfOpenAfterMs: 10_000 });
+    fake.fail({ kind: 'hang' }, 5);
+    for (let i = 0; i < 5; i++) {
+      const client = new AbortController();
+      setTimeout(() => client.abort(), 30);
+      await expect(forward(options(chat(), { clientSignal: client.signal, breakers }))).rejects.toBeInstanceOf(ClientAbortedError);
+    }
+    expect(breakers.state('u1')).toBe('closed');
+    // Timeouts are the upstream's: two in a row open it.
+    fake.fail({ kind: 'hang' }, 2);
+    for (let i = 0; i < 2; i++) await expect(forward(options(chat(), { timeoutMs: 50, breakers }))).rejects.toMatchObject({ code: 'upstream_timeout' });
+    expect(breakers.state('u1')).toBe('open');
+  });
 });

@@ -12,7 +12,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import { AppError } from '../http/errors.ts';
 import { getMetrics } from '../metrics/registry.ts';
-import { CircuitOpenError, type UpstreamBreakers } from './circuit-breaker.ts';
+import { CallerAbortError, CircuitOpenError, type UpstreamBreakers } from './circuit-breaker.ts';
 import { SseObserver } from './sse.ts';
 import type { Upstream } from './upstreams.ts';
 import { type TokenUsage, usageFromOpenAi } from './usage.ts';
@@ -41,7 +41,7 @@ export type Forwarded =
   | { kind: 'upstream_error'; status: number; text: string; retryAfter: string | null };
 
 /** Raised when the client went away before the upstream answered. */
-export class ClientAbortedError extends Error {
+export class ClientAbortedError extends CallerAbortError {
   constructor() {
     super('The client closed the request');
     this.name = 'ClientAbortedError';
@@ -182,7 +182,10 @@ export async function forward(o: ForwardOptions): Promise<Forwarded> {
         },
         body ? Buffer.from(JSON.stringify(body)) : undefined,
         controller.signal,
-      ),
+      ).catch((err: unknown) => {
+        // The client went away: not the upstream's failure (the breaker does not count it).
+        throw controller.signal.reason instanceof ClientAbortedError ? controller.signal.reason : err;
+      }),
     );
   } catch (err) {
     throw failure(err);
