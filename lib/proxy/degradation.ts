@@ -1,8 +1,9 @@
 /**
  * What the proxy does when the credit database cannot be reached. Failing closed (the default) answers 503.
  * Failing open forwards requests unmetered, up to a cap of credits per end user (priced by the meter from
- * what it knows without the database); the allowance is per process and per outage, and starts again once
- * the database answers. Every unmetered request is logged twice: appended as a JSON line to a journal file
+ * what it knows without the database; a model it cannot price is refused). The most a request can cost is set
+ * aside from the cap before it is forwarded and replaced by its price after, so requests at once never pass
+ * the cap together. The allowance is per process and per outage, and starts again once the database answers. Every unmetered request is logged twice: appended as a JSON line to a journal file
  * in the data folder (append-only, survives restarts) and as a log line with the stable event name
  * `proxy.unmetered_request`. Reconciliation (reconcile.ts, `npm run proxy:reconcile`): each line carries org,
  * end user, model, usage, price and request id, and is charged later as a usage event whose id is the
@@ -60,9 +61,28 @@ export class UnmeteredGuard {
     private readonly log: Logger,
   ) {}
 
-  /** Whether the user still has unmetered allowance under `cap` micro-credits. */
-  allows(orgId: string, user: string, cap: bigint): boolean {
-    return (this.spent.get(`${orgId}\u0000${user}`) ?? 0n) < cap;
+  /**
+   * Sets `amount` (the most a request can cost) aside from the user's unmetered allowance of `cap`
+   * micro-credits, when it fits; false when it does not. Checked and taken in one step, so requests at once
+   * never pass the cap together.
+   */
+  take(orgId: string, user: string, amount: bigint, cap: bigint): boolean {
+    const key = `${orgId}\u0000${user}`;
+    const spent = this.spent.get(key) ?? 0n;
+    if (spent + amount > cap) return false;
+    this.spent.set(key, spent + amount);
+    return true;
+  }
+
+  /** Gives back what `take` set aside for a request that cost nothing (the upstream failed). */
+  giveBack(orgId: string, user: string, amount: bigint): void {
+    this.adjust(`${orgId}\u0000${user}`, -amount);
+  }
+
+  private adjust(key: string, by: bigint): void {
+    const spent = (this.spent.get(key) ?? 0n) + by;
+    if (spent > 0n) this.spent.set(key, spent);
+    else this.spent.delete(key);
   }
 
   /** The database answered for this org again: its users' allowances start over. */
@@ -71,10 +91,12 @@ export class UnmeteredGuard {
     for (const key of this.spent.keys()) if (key.startsWith(`${orgId}\u0000`)) this.spent.delete(key);
   }
 
-  /** Counts the request against the allowance and logs it; the journal write never fails the request. */
-  async record(entry: UnmeteredEntry): Promise<void> {
-    const key = `${entry.orgId}\u0000${entry.user}`;
-    if (entry.price) this.spent.set(key, (this.spent.get(key) ?? 0n) + BigInt(entry.price));
+  /**
+   * Counts the request's price against the allowance instead of the `setAside` taken for it, and logs it; the
+   * journal write never fails the request.
+   */
+  async record(entry: UnmeteredEntry, setAside: bigint): Promise<void> {
+    this.adjust(`${entry.orgId}\u0000${entry.user}`, (entry.price ? BigInt(entry.price) : setAside) - setAside);
     this.log.warn({ event: 'proxy.unmetered_request', ...entry }, 'request forwarded unmetered: the credit database is unreachable');
     try {
       this.ready ??= mkdir(path.dirname(this.journalFile), { recursive: true });

@@ -179,13 +179,14 @@ describe('degradation when the credit database is unreachable', () => {
       // The database is down for the rate limits and the ledger alike.
       override: (deps) => ({
         limiter: Object.assign(Object.create(Object.getPrototypeOf(deps.limiter)), deps.limiter, { admit: () => Promise.reject(down) }),
-        meter: { ...deps.meter, hold: () => Promise.reject(down) },
+        // The meter prices every model offline but one, as if it had never priced that one before the outage.
+        meter: { ...deps.meter, hold: () => Promise.reject(down), priceOffline: (orgId, usage) => (usage.model === 'gpt-never-priced' ? null : deps.meter.priceOffline!(orgId, usage)) },
       }),
     });
     open = await createTestOrg(database.db, 'fails-open');
     closed = await createTestOrg(database.db, 'fails-closed');
     const base = { keyRequestsPerMinute: null, keyTokensPerMinute: null, keyConcurrentRequests: null, userRequestsPerMinute: null, userTokensPerMinute: null, userConcurrentRequests: null };
-    await saveProxySettings(database.db, open.id, { ...base, degradation: 'fail_open', failOpenUserCap: '0.0003' }, system);
+    await saveProxySettings(database.db, open.id, { ...base, degradation: 'fail_open', failOpenUserCap: '0.0004' }, system);
     await saveProxySettings(database.db, closed.id, { ...base, degradation: 'fail_closed', failOpenUserCap: '0' }, system);
   });
   afterAll(() => outage.close());
@@ -201,13 +202,23 @@ describe('degradation when the credit database is unreachable', () => {
     const c = outageClient(open.keys.meter);
     const { response } = await c.chat.completions.create({ model: 'gpt-test', messages, max_tokens: 5 }).withResponse();
     expect(response.headers.get('x-credits-unmetered')).toBe('true');
-    await c.chat.completions.create({ model: 'gpt-test', messages, max_tokens: 5 }); // 170 + 170 micro-credits: over the 300 cap
+    await c.chat.completions.create({ model: 'gpt-test', messages, max_tokens: 5 }); // 170 + 170 micro-credits of the 400 cap
     const err = await c.chat.completions.create({ model: 'gpt-test', messages, max_tokens: 5 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 503 });
+    expect(err).toMatchObject({ status: 503 }); // it might cost 170 more: over the cap
     const lines = readFileSync(outage.journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ orgId: open.id, user: 'ada', endpoint: 'chat.completions', price: '170', usage: { model: 'gpt-test', input_tokens: 2, output_tokens: 5 } });
     expect(await database.db.reservation.count({ where: { orgId: open.id } })).toBe(0);
+  });
+
+  it('never lets requests at once pass the cap together, and refuses a model it cannot price without the database', async () => {
+    const c = new OpenAI({ apiKey: open.keys.meter, baseURL: outage.baseUrl, maxRetries: 0, defaultHeaders: { 'x-credits-user': 'cyd' } });
+    const answers = await Promise.all(Array.from({ length: 6 }, () => c.chat.completions.create({ model: 'gpt-test', messages, max_tokens: 5 }).then(() => 'ok', (e: { status?: number }) => e.status)));
+    expect(answers.filter((a) => a === 'ok')).toHaveLength(2);
+    expect(answers.filter((a) => a === 503)).toHaveLength(4);
+    const never = await outageClient(open.keys.meter).chat.completions.create({ model: 'gpt-never-priced', messages }).catch((e: unknown) => e);
+    expect(never).toMatchObject({ status: 503 });
+    expect((never as Error).message).toContain('cannot be priced');
   });
 });
 

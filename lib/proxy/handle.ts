@@ -254,32 +254,52 @@ async function forwardUnmetered(call: Call, settings: ProxySettings, reason: str
   const { d, orgId, info, request } = call;
   const priceOffline = d.meter.priceOffline;
   if (settings.degradation !== 'fail_open' || !priceOffline) throw unavailable();
-  if (!d.unmetered.allows(orgId, request.user, settings.failOpenUserCap)) {
+  // The most the request can cost, set aside from the user's allowance before it is forwarded. A model the
+  // meter cannot price without the database is refused, as when failing closed.
+  const most = priceOffline(orgId, { model: request.model, input_tokens: request.inputEstimate, output_tokens: request.tokenEstimate - request.inputEstimate });
+  if (most === null) throw unavailable('The credit service is unavailable and this model cannot be priced without it');
+  if (!d.unmetered.take(orgId, request.user, most, settings.failOpenUserCap)) {
     throw unavailable('The credit service is unavailable and this user has used the allowance for unmetered requests');
   }
   const record = (usage: MeteredUsage | null) => {
     const price = usage ? priceOffline(orgId, usage) : null;
-    return d.unmetered.record({
-      at: new Date().toISOString(),
-      requestId: info.requestId,
-      orgId,
-      apiKeyId: info.apiKeyId,
-      user: request.user,
-      endpoint: info.endpoint,
-      usage,
-      price: price === null ? null : price.toString(),
-      reason,
-    });
+    return d.unmetered.record(
+      {
+        at: new Date().toISOString(),
+        requestId: info.requestId,
+        orgId,
+        apiKeyId: info.apiKeyId,
+        user: request.user,
+        endpoint: info.endpoint,
+        usage,
+        price: price === null ? null : price.toString(),
+        reason,
+      },
+      most,
+    );
   };
-  const result = await send(call);
-  if (result.kind === 'upstream_error') return upstreamErrorResponse(result);
+  let result: Forwarded;
+  try {
+    result = await send(call);
+  } catch (err) {
+    d.unmetered.giveBack(orgId, request.user, most);
+    throw err;
+  }
+  if (result.kind === 'upstream_error') {
+    d.unmetered.giveBack(orgId, request.user, most);
+    return upstreamErrorResponse(result);
+  }
   if (result.kind === 'json') {
     await record({ model: request.model, ...(result.usage ?? usageOfJson(result.text, request.inputEstimate)) });
     const headers = new Headers(result.headers);
     headers.set('x-credits-unmetered', 'true');
     return new Response(result.text, { status: result.status, headers });
   }
-  track(result.end.then((end) => (end.kind === 'completed' || end.kind === 'client_aborted' ? record(streamConsumption(call, end)) : undefined)));
+  track(
+    result.end.then((end) =>
+      end.kind === 'completed' || end.kind === 'client_aborted' ? record(streamConsumption(call, end)) : d.unmetered.giveBack(orgId, request.user, most),
+    ),
+  );
   const headers = new Headers(result.headers);
   headers.set('x-credits-unmetered', 'true');
   return new Response(result.body, { status: result.status, headers });
