@@ -51,6 +51,22 @@ describe('org overrides one at a time', () => {
     }
   });
 
+  it('builds a change on the version in force, not on one scheduled for later', async () => {
+    const org = (await db.org.create({ data: { slug: 'scheduled', name: 'Scheduled' } })).id;
+    await createOrgPriceVersion(ctx, org, { credits_per_usd: '100', models: [{ model: 'house-a', input: '1', output: '2' }] }, null);
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    await createOrgPriceVersion(ctx, org, { credits_per_usd: '200', models: [], effective_at: tomorrow.toISOString(), note: 'New rate' }, null);
+    // Edited now: the rate and house-a stay as they are today; the scheduled version (no own models) still
+    // starts tomorrow.
+    await saveModelOverride(ctx, org, { model: 'house-b', input: '3', output: '4' }, null);
+    const view = await getOrgPricing(ctx, org);
+    expect(view.creditsPerUsd).toBe('100');
+    expect(view.overrides.map((o) => o.model)).toEqual(['house-a', 'house-b']);
+    const usage = { model: 'house-a', input_tokens: 1_000_000, output_tokens: 0 };
+    expect((await priceUsage(ctx, org, usage)).amount).toBe(100_000_000n);
+    await expect(priceUsage(ctx, org, usage, new Date(tomorrow.getTime() + 1000))).rejects.toMatchObject({ code: 'unknown_model' });
+  });
+
   it('prices a custom embedding model by its input alone, and refuses a chat model without an output price', async () => {
     const org = (await db.org.create({ data: { slug: 'embeddings', name: 'Embeddings' } })).id;
     await saveModelOverride(ctx, org, { model: 'house-embed', input: '0.5', input_only: true }, null);

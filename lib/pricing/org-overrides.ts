@@ -1,23 +1,20 @@
 /**
- * Changing one override or custom model of an org at a time: the new version holds the latest version's
- * list with that one model added, replaced or removed (see org-prices.ts for what a version holds).
+ * Changing one override or custom model of an org at a time: the new version, effective now, holds the list of
+ * the version in force with that one model added, replaced or removed (see org-prices.ts for what a version
+ * holds).
  */
 import type { z } from 'zod';
 import { AppError } from '../http/errors.ts';
 import type { PricingContext } from './catalog.ts';
 import type { MatchRule } from './match.ts';
-import { createOrgPriceVersion, type modelOverrideSchema } from './org-prices.ts';
+import { createOrgPriceVersion, orgVersionInForce, type modelOverrideSchema } from './org-prices.ts';
 import { formatUsd } from './usd.ts';
 
 export type ModelOverrideInput = z.input<typeof modelOverrideSchema>;
 
 async function currentOverrides(ctx: PricingContext, orgId: string): Promise<ModelOverrideInput[]> {
-  const latest = await ctx.db.priceVersion.findFirst({
-    where: { orgId },
-    orderBy: { createdAt: 'desc' },
-    include: { prices: { orderBy: { position: 'asc' } } },
-  });
-  return (latest?.prices ?? []).map((p) => ({
+  const inForce = await orgVersionInForce(ctx, orgId, ctx.now?.() ?? new Date());
+  return (inForce?.prices ?? []).map((p) => ({
     provider: p.provider,
     model: p.model,
     match: p.match as MatchRule,

@@ -88,6 +88,15 @@ export async function createOrgPriceVersion(
   return writeOrgPriceVersion(ctx, orgId, parsed.data, createdById);
 }
 
+/** The org's own price version in force at `at`, with its model prices; null when it has none yet. */
+export function orgVersionInForce(ctx: PricingContext, orgId: string, at: Date) {
+  return ctx.db.priceVersion.findFirst({
+    where: { orgId, effectiveAt: { lte: at } },
+    orderBy: [{ effectiveAt: 'desc' }, { createdAt: 'desc' }],
+    include: { prices: { orderBy: { position: 'asc' } } },
+  });
+}
+
 /** Writes a new version of the org's prices from a parsed input; returns its id and effective time. */
 export async function writeOrgPriceVersion(
   ctx: PricingContext,
@@ -100,11 +109,9 @@ export async function writeOrgPriceVersion(
   if (effectiveAt.getTime() < now.getTime() - 60_000) {
     throw new AppError('validation_failed', 'effective_at may not be in the past', { field: 'effective_at' });
   }
-  const previous = await ctx.db.priceVersion.findFirst({
-    where: { orgId },
-    orderBy: { createdAt: 'desc' },
-    include: { prices: { orderBy: { position: 'asc' } } },
-  });
+  // What the input leaves out is kept from the version in force when this one starts (not from the last one
+  // written: that may be scheduled for later).
+  const previous = await orgVersionInForce(ctx, orgId, effectiveAt);
   const models =
     input.models?.map((m, position) => ({
       provider: m.provider,
