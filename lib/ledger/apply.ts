@@ -84,7 +84,8 @@ export type CaptureCharge = Pick<OpBase, 'actor_type' | 'actor_id'> & {
   occurred_at?: string;
 };
 
-export type CaptureOp = OpBase & { type: 'capture'; reservation_id: string; account_id?: string; charges: CaptureCharge[] };
+/** `give_back`: after the charges, this much of what the lease still sets aside goes back to its lots. */
+export type CaptureOp = OpBase & { type: 'capture'; reservation_id: string; account_id?: string; charges: CaptureCharge[]; give_back?: Micros };
 
 export type UsageOp = OpBase &
   PoolFallback & {

@@ -52,6 +52,31 @@ describe('a lease', () => {
     expect(await checkLedger(f.ctx, orgId)).toEqual([]);
   });
 
+  it('gives part of what it holds back, from the credits spent last, with its charges or alone', async () => {
+    const orgId = await f.newOrg();
+    const user = await f.newMember(orgId, 'gives-back');
+    await grantCredits(f.ctx, orgId, { user, amount: 6n * CREDIT, reason: 'Promo', priority: 5 }, system);
+    await grantCredits(f.ctx, orgId, { user, amount: 14n * CREDIT, reason: 'Bought' }, system);
+    const lease = await openLease(f.ctx, orgId, user, { id: randomUUID(), amount: 10n * CREDIT, minAmount: CREDIT, ttlSeconds: 60 }, system);
+    expect(lease.amount).toBe(10n * CREDIT); // 6 from the promotion, 4 bought
+
+    const first = await captureLease(f.ctx, orgId, lease.id, null, [{ id: randomUUID(), amount: 2n * CREDIT, facts: facts('g1') }], system, 5n * CREDIT);
+    expect([first.amount, first.available]).toEqual([3n * CREDIT, 15n * CREDIT]);
+    const alone = await captureLease(f.ctx, orgId, lease.id, null, [], system, CREDIT);
+    expect([alone.amount, alone.available]).toEqual([2n * CREDIT, 16n * CREDIT]);
+    // More than it holds: all of it.
+    const all = await captureLease(f.ctx, orgId, lease.id, null, [], system, 10n * CREDIT);
+    expect([all.amount, all.available]).toEqual([0n, 18n * CREDIT]);
+    expect(await getBalance(f.ctx, orgId, user)).toMatchObject({ available: '18', reserved: '0' });
+    // The promotion paid the charge, the rest came back where it was taken: 2 promo credits were spent.
+    const lots = await database.db.creditLot.findMany({ where: { orgId, account: { kind: 'user' } }, orderBy: { priority: 'desc' } });
+    expect(lots.map((l) => l.remaining)).toEqual([4n * CREDIT, 14n * CREDIT]);
+    expect(await checkLedger(f.ctx, orgId)).toEqual([]);
+
+    await releaseReservation(f.ctx, orgId, lease.id, system);
+    expect(await errorCode(captureLease(f.ctx, orgId, lease.id, null, [], system, CREDIT))).toBe('reservation_already_released');
+  });
+
   it('is never funded by the pool', async () => {
     const orgId = await f.newOrg();
     await updateOrgPolicy(f.ctx, orgId, { pool_fallback: true }, system);

@@ -94,8 +94,8 @@ export type Capture = {
 
 /**
  * Charges requests from the lease `reservationId` of the member with account `accountId` (when known: it
- * joins the account's batches). Throws an AppError
- * when the lease cannot be captured at all (unknown, released, expired); a charge refused on its own
+ * joins the account's batches), then gives `giveBack` of what it still holds back to the member. Throws an
+ * AppError when the lease cannot be captured at all (unknown, released, expired); a charge refused on its own
  * (commit_exceeds_available: it exceeds what the lease and the member's credits cover) is an outcome.
  */
 export async function captureLease(
@@ -105,11 +105,13 @@ export async function captureLease(
   accountId: string | null,
   charges: LeaseCharge[],
   actor: Actor,
+  giveBack?: bigint,
 ): Promise<Capture> {
   const op: CaptureOp = {
     type: 'capture',
     reservation_id: reservationId,
     ...(accountId && { account_id: accountId }),
+    ...(giveBack !== undefined && giveBack > 0n && { give_back: giveBack.toString() }),
     charges: charges.map(
       (c): CaptureCharge => ({
         id: c.id,

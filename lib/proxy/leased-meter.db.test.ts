@@ -12,6 +12,7 @@ import type { LedgerContext } from '../ledger/context.ts';
 import { grantCredits } from '../ledger/credits.ts';
 import { updateOrgPolicy } from '../ledger/policies.ts';
 import { checkLedger, getBalance } from '../ledger/queries.ts';
+import { estimatedHold } from '../ledger/model-inputs.ts';
 import { parseCredits } from '../money/credits.ts';
 import { ensureGlobalCatalog, priceUsage } from '../pricing/index.ts';
 import { createTestMember, createTestOrg, type TestOrg } from '../test/api-fixture.ts';
@@ -151,6 +152,31 @@ describe('a member with little credit', () => {
     const spent = ok.reduce((a, r) => a + r.charged, 0n);
     expect(await balance(proxy, scarce, 'dee')).toEqual({ available: 60_000n - spent, reserved: 0n, total: 60_000n - spent });
     expect(await checkLedger(proxy.ctx, scarce.id)).toEqual([]);
+    await proxy.close();
+  });
+});
+
+describe('a member with little left', () => {
+  it('gets the credits their leases hold for no request back before a request that fits what they have left is refused', async () => {
+    const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }) });
+    const org = await openOrg('leased-spare');
+    await createTestMember(database.db, org.id, 'fay');
+    const hold = (await estimatedHold(proxy.ctx, org.id, { model: MODEL, estimate: { messages, max_output_tokens: 7 } })).amount;
+    // 3.5 holds: the first lease takes 1.75 of them and answers one request; the second request does not fit
+    // in the 0.75 left, and a second lease takes one hold; the third finds 0.75 outside the leases, and 0.75
+    // held by the first lease for no request.
+    await grantCredits(proxy.ctx, org.id, { user: 'fay', amount: (hold * 7n) / 2n, reason: 'Seed' }, system);
+    proxy.fake.setLatency(400);
+    const answers: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 3; i++) {
+      answers.push(client(proxy, org, 'fay').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).then(() => 'ok', (err: { status?: number }) => err.status));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await Promise.all(answers)).toEqual(['ok', 'ok', 'ok']);
+    await settlementsDone();
+    await proxy.deps.meter.close!();
+    expect((await balance(proxy, org, 'fay')).reserved).toBe(0n);
+    expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);
     await proxy.close();
   });
 });

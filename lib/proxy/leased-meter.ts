@@ -37,7 +37,7 @@ import { captureLease, openLease, type LeaseCharge } from '../ledger/leases.ts';
 import { pricedUsageFacts, releaseReservation, reserveInputSchema } from '../ledger/metering.ts';
 import { estimatedHold, pricedUsage, requestFacts } from '../ledger/model-inputs.ts';
 import type { UsageFacts } from '../usage/carrier.ts';
-import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, MeterSettlement, ProxyMeter } from './meter.ts';
+import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, MeterRequest, MeterSettlement, ProxyMeter } from './meter.ts';
 import { actor, chargeOf, commitUsageOf, estimateOf, pricedMeter, PROXY_HOLD_TTL_SECONDS, quotedTerms, quoteTerms, type Terms } from './priced-meter.ts';
 import { SettlementJournal, type JournalTicket } from './settlement-journal.ts';
 
@@ -307,6 +307,45 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
     });
   }
 
+  /**
+   * Gives what the member's leases hold for no request back to the member; true when there was some. (A lease
+   * too small for the member's next request can be left with credits while requests it answered still run.)
+   */
+  async function giveBackFree(orgId: string, user: string): Promise<boolean> {
+    const key = `${orgId}\u0000${user}`;
+    const spare = [...live].filter((lease) => lease.key === key && !lease.released && lease.free > 0n);
+    const given = await Promise.all(
+      spare.map(async (lease) => {
+        const amount = lease.free;
+        lease.free = 0n;
+        try {
+          await captureLease(ctx, lease.orgId, lease.id, lease.accountId, [], system, amount);
+          return true;
+        } catch (err) {
+          lease.free += amount;
+          logger.warn({ err, event: 'proxy.lease_give_back_failed', leaseId: lease.id }, 'could not give back what a lease held for no request');
+          return false;
+        } finally {
+          maybeRelease(lease);
+        }
+      }),
+    );
+    return given.includes(true);
+  }
+
+  /**
+   * Holds a request on its own (the priced meter). Refused for want of credits while the member's leases hold
+   * some for no request, those go back to the member and the hold is tried once more.
+   */
+  async function holdAlone(orgId: string, user: string, request: MeterRequest, info: MeterInfo): Promise<MeterHold> {
+    try {
+      return await base.hold(orgId, user, request, info);
+    } catch (err) {
+      if (!(isAppError(err) && err.code === 'insufficient_credits') || !(await giveBackFree(orgId, user))) throw err;
+      return base.hold(orgId, user, request, info);
+    }
+  }
+
   /** What a request's usage record says beyond its usage, as the priced meter's commits and releases say it. */
   const factsOf = (info: MeterInfo, status: 'ok' | 'error'): UsageFacts => requestFacts(actor(info), { request_id: info.requestId, status });
 
@@ -320,7 +359,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       lastTerms.set(`${orgId}:${request.model}`, terms);
       const amount = estimate.amount;
       const lease = await takeFromLease(orgId, user, amount, info);
-      if (!lease) return base.hold(orgId, user, request, info);
+      if (!lease) return holdAlone(orgId, user, request, info);
       const id = randomUUID();
       parts.set(id, { lease, amount, terms, model: request.model, provider: estimate.facts.provider });
       return {
