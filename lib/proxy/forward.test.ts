@@ -121,13 +121,22 @@ describe('forward', () => {
     client.abort();
     await expect(forward(options(chat(), { clientSignal: client.signal }))).rejects.toBeInstanceOf(ClientAbortedError);
   });
-  it('does not count clients that leave before the answer as upstream failures', async () => {
+  it('completes a call answered in one piece when its client leaves (the upstream bills it all the same)', async () => {
+    fake.setLatency(150);
+    const client = new AbortController();
+    setTimeout(() => client.abort(), 30);
+    const result = await forward(options(chat({ max_tokens: 2 }), { clientSignal: client.signal }));
+    fake.setLatency(0);
+    expect(result).toMatchObject({ kind: 'json', usage: { input_tokens: 2, output_tokens: 2 } });
+  });
+
+  it('does not count clients that leave a stream before its answer as upstream failures', async () => {
     const breakers = new UpstreamBreakers({ consecutiveFailures: 2, errorRate: { threshold: 0.9, size: 100, minimumCalls: 100 }, halfOpenAfterMs: 10_000 });
     fake.fail({ kind: 'hang' }, 5);
     for (let i = 0; i < 5; i++) {
       const client = new AbortController();
       setTimeout(() => client.abort(), 30);
-      await expect(forward(options(chat(), { clientSignal: client.signal, breakers }))).rejects.toBeInstanceOf(ClientAbortedError);
+      await expect(forward(options(chat({ stream: true }), { clientSignal: client.signal, breakers }))).rejects.toBeInstanceOf(ClientAbortedError);
     }
     expect(breakers.state('u1')).toBe('closed');
     // Timeouts are the upstream's: two in a row open it.

@@ -131,13 +131,17 @@ export async function forward(o: ForwardOptions): Promise<Forwarded> {
   const upstreamLabel = o.upstream.id === 'default' ? 'default' : o.upstream.name;
   const controller = new AbortController();
   if (o.clientSignal.aborted) throw new ClientAbortedError();
-  // Once a stream is running, a client that goes away ends it at once, whether or not a read is pending.
+  const { body, clientAskedUsage } = o.body ? upstreamBody(o.body) : { body: undefined, clientAskedUsage: false };
+  const stream = body?.stream === true;
+  // A client that goes away ends a stream at once, whether or not a read is pending (it is charged what was
+  // streamed). A call answered in one piece is not ended: the upstream does the work (and bills it) either
+  // way, so the answer is awaited and charged, within the timeout.
   let onStreamAbort = () => {};
   const onClientAbort = () => {
     controller.abort(new ClientAbortedError());
     onStreamAbort();
   };
-  o.clientSignal.addEventListener('abort', onClientAbort, { once: true });
+  if (stream) o.clientSignal.addEventListener('abort', onClientAbort, { once: true });
   // Once a stream is running, a timeout ends it at once too, even when nobody is reading it.
   let onStreamTimeout = () => {};
   const timeOut = () => {
@@ -165,8 +169,6 @@ export async function forward(o: ForwardOptions): Promise<Forwarded> {
     return new AppError('upstream_error', 'The upstream could not be reached');
   };
 
-  const { body, clientAskedUsage } = o.body ? upstreamBody(o.body) : { body: undefined, clientAskedUsage: false };
-  const stream = body?.stream === true;
   const started = performance.now();
   let res: IncomingMessage;
   try {

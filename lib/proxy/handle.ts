@@ -2,8 +2,9 @@
  * The OpenAI-compatible proxy's request flow: authenticate the API key (scope meter) -> parse the request and
  * name the end user -> choose the upstream -> rate limits and hold of credits, at once -> forward -> settle. A
  * completed call is charged its usage; an upstream failure releases the hold; a client that leaves is charged
- * what was consumed (the usage the upstream sent, else the prompt and an estimate of the output streamed so
- * far).
+ * what was consumed: a call answered in one piece is completed upstream all the same and charged its usage,
+ * a stream is ended and charged the usage the upstream sent, else the prompt and an estimate of the output
+ * streamed so far. The usage record says `cancelled` for a client that left, and how long the upstream took.
  *
  * Answers carry `x-credits-charged` and `x-credits-remaining` (decimal credits). For JSON answers they are
  * exact: the charge is priced in-process from the usage, by the same prices and rates the hold was sized
@@ -147,12 +148,15 @@ function streamConsumption(call: Call, end: StreamEnd): MeteredUsage {
 }
 
 async function forwardMetered(call: Call, admission: Admission, hold: MeterHold): Promise<Response> {
-  const { d, orgId, info, log } = call;
+  const { d, orgId, log } = call;
+  const started = performance.now();
+  // The request as it ended, for its usage record: how long the upstream took, whether the client left first.
+  const ended = (clientLeft = false): MeterInfo => ({ ...call.info, latencyMs: performance.now() - started, clientLeft });
   const cancel = async () => {
-    await d.meter.cancel(orgId, hold.reservationId, info).catch((err) => log.error({ err, event: 'proxy.cancel_failed', reservationId: hold.reservationId }, 'could not release a hold'));
+    await d.meter.cancel(orgId, hold.reservationId, ended()).catch((err) => log.error({ err, event: 'proxy.cancel_failed', reservationId: hold.reservationId }, 'could not release a hold'));
   };
   const finishLimits = (tokens: number) => d.limiter.finish(admission, tokens).catch((err) => log.error({ err }, 'could not end a rate-limit admission'));
-  const settle = async (usage: MeteredUsage, quote?: MeterQuote, ticket?: JournalTicket | null) => {
+  const settle = async (usage: MeteredUsage, info: MeterInfo, quote?: MeterQuote, ticket?: JournalTicket | null) => {
     try {
       const settled = await d.meter.settle(orgId, hold.reservationId, usage, info, quote);
       ticket?.resolve(true);
@@ -184,14 +188,16 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
     const headers = new Headers(result.headers);
     const quote = withinHold(hold, usage);
     const ticket = quote && journal(call, hold, usage, quote);
+    // A client that left meanwhile is charged all the same: the upstream did the work.
+    const info = ended(call.req.signal.aborted);
     if (quote && ticket) {
       // The answer names the quoted charge at once; the commit of exactly it and the count of the real tokens follow.
-      track(settle(usage, quote, ticket).then(() => finishLimits(totalTokens(usage))));
+      track(settle(usage, info, quote, ticket).then(() => finishLimits(totalTokens(usage))));
       headers.set('x-credits-charged', formatCredits(quote.charged));
       headers.set('x-credits-remaining', formatCredits(quote.remaining));
       return new Response(result.text, { status: result.status, headers });
     }
-    const settled = await settle(usage);
+    const settled = await settle(usage, info);
     // Counting the real tokens need not delay the answer.
     track(finishLimits(totalTokens(usage)));
     if (settled) {
@@ -209,7 +215,7 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
       if (end.kind === 'completed' || end.kind === 'client_aborted') {
         const usage = streamConsumption(call, end);
         const quote = withinHold(hold, usage) ?? undefined;
-        await settle(usage, quote, journal(call, hold, usage, quote ?? null));
+        await settle(usage, ended(end.kind === 'client_aborted'), quote, journal(call, hold, usage, quote ?? null));
         await finishLimits(totalTokens(usage));
       } else {
         await cancel();

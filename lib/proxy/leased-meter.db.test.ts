@@ -112,6 +112,33 @@ describe('the leased proxy meter', () => {
     expect((await leases(org)).map((l) => l.status)).toEqual(['released']);
   });
 
+  it('records how long the upstream took, and charges a call whose client left before its answer, as cancelled', async () => {
+    proxy.fake.setLatency(150);
+    try {
+      const done = await client(proxy, org, 'bob').chat.completions.create({ model: MODEL, messages, max_tokens: 3 }).withResponse();
+      const left = new AbortController();
+      setTimeout(() => left.abort(), 50);
+      const gone = await client(proxy, org, 'bob')
+        .chat.completions.create({ model: MODEL, messages, max_tokens: 4 }, { signal: left.signal })
+        .catch((err: unknown) => err);
+      expect(gone).toBeInstanceOf(OpenAI.APIUserAbortError);
+      await new Promise((r) => setTimeout(r, 200));
+      await settlementsDone();
+      const records = await database.db.usageRecord.findMany({ where: { orgId: org.id, outputTokens: { in: [3n, 4n] } }, orderBy: { outputTokens: 'asc' } });
+      expect(records.map((r) => [r.outputTokens, r.status])).toEqual([
+        [3n, 'ok'],
+        [4n, 'cancelled'],
+      ]);
+      expect(records[0].requestId).toBe(done.response.headers.get('x-request-id'));
+      for (const r of records) {
+        expect(r.latencyMs).toBeGreaterThanOrEqual(150);
+        expect(r.cost).toBe(await priced(proxy, org, { prompt_tokens: Number(r.inputTokens), completion_tokens: Number(r.outputTokens), total_tokens: 0 }));
+      }
+    } finally {
+      proxy.fake.setLatency(0);
+    }
+  });
+
   it('holds a member without credits of their own per request, from the pool', async () => {
     const pooled = await openOrg('leased-pool');
     await createTestMember(database.db, pooled.id, 'cy');

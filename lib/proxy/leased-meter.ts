@@ -37,7 +37,7 @@ import { captureLease, openLease, type LeaseCharge } from '../ledger/leases.ts';
 import { pricedUsageFacts, releaseReservation, reserveInputSchema } from '../ledger/metering.ts';
 import { estimatedHold, pricedUsage, requestFacts } from '../ledger/model-inputs.ts';
 import type { UsageFacts } from '../usage/carrier.ts';
-import type { MeteredUsage, MeterHold, MeterInfo, MeterQuote, MeterRequest, MeterSettlement, ProxyMeter } from './meter.ts';
+import { endedRequestFacts, type MeteredUsage, type MeterHold, type MeterInfo, type MeterQuote, type MeterRequest, type MeterSettlement, type ProxyMeter } from './meter.ts';
 import { actor, chargeOf, commitUsageOf, estimateOf, pricedMeter, PROXY_HOLD_TTL_SECONDS, quotedTerms, quoteTerms, type Terms } from './priced-meter.ts';
 import { SettlementJournal, type JournalTicket } from './settlement-journal.ts';
 
@@ -247,7 +247,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
   }
 
   function schedule(lease: Lease, delayMs: number): void {
-    if (lease.capturing || closed) return;
+    if (lease.capturing) return;
     if (lease.timer) {
       if (delayMs > 0) return;
       clearTimeout(lease.timer);
@@ -295,8 +295,11 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       }
     } finally {
       lease.capturing = false;
-      if (lease.owed.length > 0) schedule(lease, lease.failures > 0 ? retryDelayMs(lease.failures) : lease.owed.length >= o.captureBatch ? 0 : o.captureDelayMs);
-      else maybeRelease(lease);
+      // (Once the meter is closed, captures that cannot reach the database are left to reconcile.)
+      if (lease.owed.length === 0) maybeRelease(lease);
+      else if (!(closed && lease.failures > 0)) {
+        schedule(lease, lease.failures > 0 ? retryDelayMs(lease.failures) : lease.owed.length >= o.captureBatch ? 0 : o.captureDelayMs);
+      }
     }
   }
 
@@ -347,7 +350,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
   }
 
   /** What a request's usage record says beyond its usage, as the priced meter's commits and releases say it. */
-  const factsOf = (info: MeterInfo, status: 'ok' | 'error'): UsageFacts => requestFacts(actor(info), { request_id: info.requestId, status });
+  const factsOf = (info: MeterInfo, status: 'ok' | 'error'): UsageFacts => requestFacts(actor(info), endedRequestFacts(info, status));
 
   return {
     async hold(orgId, user, request, info): Promise<MeterHold> {

@@ -25,8 +25,20 @@ export type MeteredUsage = {
   reasoning_tokens?: number;
 };
 
-/** Who and what a metering call is for: audit trail, metadata and idempotency of the ledger entries. */
-export type MeterInfo = { apiKeyId: string; requestId: string; endpoint: ProxyEndpoint };
+/**
+ * Who and what a metering call is for: audit trail, metadata and idempotency of the ledger entries. When a
+ * request ends, also how long the upstream took and whether the client left before the end.
+ */
+export type MeterInfo = { apiKeyId: string; requestId: string; endpoint: ProxyEndpoint; latencyMs?: number; clientLeft?: boolean };
+
+/** What the usage record of a request that ended says of it: its id, status and latency. */
+export function endedRequestFacts(info: MeterInfo, status: 'ok' | 'error'): { request_id: string; status: 'ok' | 'error' | 'cancelled'; latency_ms?: number } {
+  return {
+    request_id: info.requestId,
+    status: status === 'ok' && info.clientLeft ? 'cancelled' : status,
+    ...(info.latencyMs !== undefined && { latency_ms: Math.round(info.latencyMs) }),
+  };
+}
 
 /** A charge priced in-process by the prices and rates the hold was sized with, before it is committed. */
 export type MeterQuote = {

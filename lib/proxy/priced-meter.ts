@@ -18,7 +18,7 @@ import { parseCredits } from '../money/credits.ts';
 import { chargeAmount, findModelPrice, pricingAsOf } from '../pricing/index.ts';
 import type { ModelPriceData, OrgRates } from '../pricing/calculate.ts';
 import type { PriceTerms } from '../pricing/estimate.ts';
-import { remainingAfterCharge, type MeteredUsage, type MeterInfo, type MeterRequest, type ProxyMeter } from './meter.ts';
+import { endedRequestFacts, remainingAfterCharge, type MeteredUsage, type MeterInfo, type MeterRequest, type ProxyMeter } from './meter.ts';
 
 /** Holds outlive the longest request the proxy forwards (it gives up on an upstream after UPSTREAM_TIMEOUT_MS per chunk). */
 export const PROXY_HOLD_TTL_SECONDS = 3600;
@@ -149,7 +149,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
         input,
         actor(info),
         undefined,
-        { request_id: info.requestId, status: 'ok' },
+        endedRequestFacts(info, 'ok'),
         quote && { amount: quote.charged, facts: pricedUsageFacts(input.usage!, quotedTerms(quote.terms)) },
       );
       return { charged: parseCredits(done.charged), remaining: parseCredits(done.balance.available) };
@@ -157,7 +157,7 @@ export function pricedMeter(ctx: LedgerContext): ProxyMeter {
 
     async cancel(orgId, reservationId, info, outcome = 'failed') {
       try {
-        await releaseReservation(ctx, orgId, reservationId, actor(info), undefined, outcome === 'failed' ? { request_id: info.requestId, status: 'error' } : undefined);
+        await releaseReservation(ctx, orgId, reservationId, actor(info), undefined, outcome === 'failed' ? endedRequestFacts(info, 'error') : undefined);
       } catch (err) {
         // Already settled or released (a repeated cancel) is fine; anything else is not.
         if (!(err instanceof AppError && err.code.startsWith('reservation_'))) throw err;
