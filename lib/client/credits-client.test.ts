@@ -191,6 +191,8 @@ describe('withReservation', () => {
       }),
     ).rejects.toBe(failure);
     expect(seen.map((s) => s.url)).toEqual(['/api/v1/reservations', `/api/v1/reservations/${reservation.id}/release`]);
+    // The failed call's usage record says so.
+    expect(seen[1].body).toEqual({ status: 'error' });
   });
 
   it('rethrows the work\'s error even when the release fails', async () => {

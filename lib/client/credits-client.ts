@@ -12,6 +12,7 @@ import { send, type Call, type CallOptions, type TransportOptions } from './tran
 import type {
   AccountBalance,
   AllocationInput,
+  CallFacts,
   CatalogPage,
   Commit,
   CommitInput,
@@ -98,9 +99,12 @@ export class CreditsClient {
     return this.call({ method: 'POST', path: `/api/v1/reservations/${encodeURIComponent(reservationId)}/commit`, body: input }, options);
   }
 
-  /** Gives the whole hold back (the call failed). */
-  release(reservationId: string, options?: CallOptions): Promise<Release> {
-    return this.call({ method: 'POST', path: `/api/v1/reservations/${encodeURIComponent(reservationId)}/release`, body: {} }, options);
+  /**
+   * Gives the whole hold back (the call failed or never happened); `facts` may tell the call's request id,
+   * latency and status (`cancelled` unless given) for its usage record.
+   */
+  release(reservationId: string, facts: CallFacts = {}, options?: CallOptions): Promise<Release> {
+    return this.call({ method: 'POST', path: `/api/v1/reservations/${encodeURIComponent(reservationId)}/release`, body: facts }, options);
   }
 
   /** What a request to a model will probably cost; nothing is held. */
@@ -198,7 +202,7 @@ export class CreditsClient {
     try {
       outcome = await fn(reservation);
     } catch (err) {
-      await this.release(reservation.id).catch(() => undefined);
+      await this.release(reservation.id, { status: 'error' }).catch(() => undefined);
       throw err;
     }
     const commit = await this.commit(reservation.id, { amount: outcome.amount, metadata: outcome.metadata });
@@ -223,7 +227,7 @@ export class CreditsClient {
     try {
       outcome = await fn(reservation);
     } catch (err) {
-      await this.release(reservation.id).catch(() => undefined);
+      await this.release(reservation.id, { status: 'error' }).catch(() => undefined);
       throw err;
     }
     const usage = { model: request.model, provider: request.provider, ...outcome.usage };

@@ -175,7 +175,10 @@ export type Reservation = {
 };
 
 /** The real cost as `amount`, or the request's `usage` for the server to price. */
-export type CommitInput = ({ amount: Credits } | { usage: ModelUsage }) & { metadata?: Metadata };
+/** What a backend may tell of its call; shown on the call's usage record. */
+export type CallFacts = { request_id?: string; latency_ms?: number; status?: 'ok' | 'error' | 'cancelled' };
+
+export type CommitInput = ({ amount: Credits } | { usage: ModelUsage }) & CallFacts & { metadata?: Metadata };
 
 export type Commit = {
   id: string;
@@ -204,7 +207,7 @@ export type ReservationState = {
 };
 
 /** An event costing `amount`, or a model's usage priced by the server as of `timestamp`. */
-export type UsageEvent = { id: string; user: string; timestamp?: string; metadata?: Metadata } & (
+export type UsageEvent = { id: string; user: string; timestamp?: string; metadata?: Metadata } & CallFacts & (
   | { amount: Credits }
   | ({ model: string; provider?: string } & TokenCounts)
 );

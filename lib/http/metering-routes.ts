@@ -8,12 +8,14 @@ import { z } from 'zod';
 import { getLedgerContext } from '../ledger/context.ts';
 import { getBalance } from '../ledger/queries.ts';
 import { getReservation } from '../ledger/reservations.ts';
+import { callFactsOf } from '../usage/carrier.ts';
 import {
   commitInputSchema,
   commitReservation,
   MAX_BATCH_EVENTS,
   recordUsage,
   recordUsageBatch,
+  releaseInputSchema,
   releaseReservation,
   reserveCredits,
   reserveInputSchema,
@@ -21,7 +23,7 @@ import {
 } from '../ledger/metering.ts';
 import { readIdempotency } from './idempotency.ts';
 import { readQuery } from './query.ts';
-import { json, readJson } from './route.ts';
+import { json, readJson, readOptionalJson } from './route.ts';
 import { withApiKey } from './with-api-key.ts';
 import type { FastRoute } from './fast-dispatch.ts';
 
@@ -54,17 +56,19 @@ export const reservationCommitPost = withApiKey<{ id: string }>(['meter'], async
   return json(committed);
 });
 
-const releaseBodySchema = z.object({});
-
-/** POST /api/v1/reservations/{id}/release: gives the whole hold back (the call failed). The body is optional. */
+/**
+ * POST /api/v1/reservations/{id}/release: gives the whole hold back (the call failed or never happened). The
+ * body is optional; it may tell the call's request id, latency and status for its usage record.
+ */
 export const reservationReleasePost = withApiKey<{ id: string }>(['meter'], async (req, { org, apiKey, params }) => {
-  const body = req.body === null ? {} : await readJson(req, releaseBodySchema);
+  const body = await readOptionalJson(req, releaseInputSchema);
   const released = await releaseReservation(
     getLedgerContext(),
     org.id,
     params.id,
     { type: 'api_key', apiKeyId: apiKey.id },
     readIdempotency(req, body),
+    callFactsOf(body),
   );
   return json(released);
 });

@@ -51,6 +51,13 @@ const memberPolicyFields = {
   pool_monthly_limit: nullable(nonNegativeCredits()),
 };
 
+/** What a backend may tell of its call; shown on the call's usage record. */
+const callFacts = {
+  request_id: str('Your id for the call', { minLength: 1, maxLength: 200 }),
+  latency_ms: integer('How long the call took, in milliseconds', { minimum: 0, maximum: 86_400_000 }),
+  status: str('What became of the call', { enum: ['ok', 'error', 'cancelled'] }),
+};
+
 export const schemas: Record<string, Schema> = {
   Error: object({ error: ref('ErrorDetail') }),
   ErrorDetail: object(
@@ -212,8 +219,8 @@ export const schemas: Record<string, Schema> = {
     balance: ref('Balance'),
   }),
   CommitRequest: object(
-    { amount: nonNegativeCredits('The real cost; 0 or more'), usage: ref('ModelUsage'), metadata },
-    ['amount', 'usage', 'metadata'],
+    { amount: nonNegativeCredits('The real cost; 0 or more'), usage: ref('ModelUsage'), ...callFacts, metadata },
+    ['amount', 'usage', ...Object.keys(callFacts), 'metadata'],
     {
       description: 'Exactly one of amount, or usage (model and tokens, priced now; 422 unknown_model for unpriced models)',
       oneOf: [{ required: ['amount'] }, { required: ['usage'] }],
@@ -227,7 +234,9 @@ export const schemas: Record<string, Schema> = {
     transaction_id: nullable(uuid('null when nothing was charged')),
     balance: ref('Balance'),
   }),
-  ReleaseRequest: object({}, [], { description: 'Optional; an empty object or no body' }),
+  ReleaseRequest: object({ ...callFacts }, Object.keys(callFacts), {
+    description: "Optional (no body, or an empty object). The call's usage record says cancelled unless status says otherwise",
+  }),
   Release: object({
     id: uuid(),
     status: str(undefined, { const: 'released' }),
@@ -259,9 +268,10 @@ export const schemas: Record<string, Schema> = {
       provider: providerField,
       ...tokenFields,
       timestamp: dateTime('When the usage happened (at most 400 days ago); now when absent. Model usage is priced as of it'),
+      ...callFacts,
       metadata,
     },
-    ['amount', 'model', 'provider', ...Object.keys(tokenFields), 'timestamp', 'metadata'],
+    ['amount', 'model', 'provider', ...Object.keys(tokenFields), 'timestamp', ...Object.keys(callFacts), 'metadata'],
     {
       description: 'Exactly one of amount, or model with input_tokens and output_tokens (422 unknown_model for unpriced models)',
       oneOf: [{ required: ['amount'] }, { required: ['model', 'input_tokens', 'output_tokens'] }],

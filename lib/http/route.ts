@@ -91,7 +91,16 @@ export function route<P extends RouteParams = Record<string, string>>(
 
 /** The request's JSON body parsed with `schema`: 400 invalid_json when it is not JSON, 422 when it does not fit. */
 export async function readJson<S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> {
+  return parseJson(await req.text(), schema);
+}
+
+/** Like readJson, for a body that may be left out: an empty body reads as `{}`. */
+export async function readOptionalJson<S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> {
   const text = await req.text();
+  return parseJson(text.trim() === '' ? '{}' : text, schema);
+}
+
+function parseJson<S extends z.ZodType>(text: string, schema: S): z.output<S> {
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -17,7 +17,7 @@ import { applyUsageBatch, type BatchEvent } from './usage-batch.ts';
 import { getEffectivePolicy, preloadMemberPolicies } from './policies.ts';
 import { commitDto, releaseDto, reservationDto, usageDto, type CommitDto, type ReleaseDto, type ReservationDto, type UsageResultDto } from './metering-dto.ts';
 import { toAppError } from './results.ts';
-import { withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
+import { callFactsOf, withUsageFacts, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
 import { recordReleasedRequest } from '../usage/records.ts';
 import {
   estimatedHold,
@@ -35,6 +35,7 @@ export { commitDto, releaseDto, reservationDto, usageDto, type CommitDto, type R
 
 export {
   commitInputSchema,
+  releaseInputSchema,
   reserveInputSchema,
   pricedUsageFacts,
   usageEventSchema,
@@ -156,7 +157,7 @@ export async function commitReservation(
     request_hash: priced
       ? requestHash({ usage: input.usage, metadata: input.metadata })
       : requestHash({ amount: input.amount, metadata: input.metadata }),
-    metadata: withUsageFacts(input.metadata, { ...requestFacts(actor, request), ...priced?.facts }),
+    metadata: withUsageFacts(input.metadata, { ...requestFacts(actor, { ...callFactsOf(input), ...request }), ...priced?.facts }),
     ...opActor(actor),
     ...(idempotency && { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash }),
   };
@@ -220,7 +221,7 @@ async function usageOp(
     occurred_at: occurredAt,
     // For an amount event: user, amount, timestamp and metadata, as always; a model event adds its usage.
     request_hash: requestHash({ ...content, metadata: event.metadata }),
-    metadata: withUsageFacts(event.metadata, { ...requestFacts(actor, request), ...priced?.facts }),
+    metadata: withUsageFacts(event.metadata, { ...requestFacts(actor, { ...callFactsOf(event), ...request }), ...priced?.facts }),
     ...(await poolFallback(ctx, orgId, member)),
     ...opActor(actor),
   };

@@ -11,7 +11,7 @@ import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credit
 import { estimateAmount, estimateRequestSchema, type PriceTerms } from '../pricing/estimate.ts';
 import { modelNameSchema, modelUsageSchema, priceUsage, type ModelUsage } from '../pricing/price-usage.ts';
 import { usageTokensSchema } from '../pricing/calculate.ts';
-import { callerMetadataSchema, requestInfoSchema, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
+import { callerMetadataSchema, callFactsFields, requestInfoSchema, type RequestInfo, type UsageFacts } from '../usage/carrier.ts';
 import type { LedgerContext } from './context.ts';
 
 const providerSchema = z.string().trim().min(1).max(100).optional();
@@ -60,6 +60,7 @@ export const commitInputSchema = z
   .object({
     amount: nonNegativeCreditsSchema.optional(),
     usage: modelUsageSchema.optional(),
+    ...callFactsFields,
     metadata: callerMetadataSchema,
   })
   .superRefine((value, ctx) => {
@@ -76,9 +77,13 @@ export const usageEventSchema = z
     amount: nonNegativeCreditsSchema.optional(),
     ...eventModelFields,
     timestamp: z.iso.datetime({ offset: true }).optional(),
+    ...callFactsFields,
     metadata: callerMetadataSchema,
   })
   .superRefine(exactlyOne(['input_tokens', 'output_tokens']));
+
+/** A release may tell what became of the call; its usage record says `cancelled` unless the status says otherwise. */
+export const releaseInputSchema = z.object({ ...callFactsFields });
 
 export type ReserveInput = z.infer<typeof reserveInputSchema>;
 export type CommitInput = z.infer<typeof commitInputSchema>;

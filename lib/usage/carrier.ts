@@ -8,12 +8,29 @@ import { z } from 'zod';
 
 export const USAGE_KEY = '$usage';
 
-/** What the caller of a metered request knows beyond its cost (the proxy, for instance). */
-export const requestInfoSchema = z.object({
-  api_key_id: z.uuid().optional(),
+/**
+ * What a backend may tell of its call when it commits, releases or records it through the API; shown on the
+ * call's usage record.
+ */
+export const callFactsFields = {
   request_id: z.string().trim().min(1).max(200).optional(),
   latency_ms: z.number().int().min(0).max(86_400_000).optional(),
   status: z.enum(['ok', 'error', 'cancelled']).optional(),
+};
+
+/** The call facts of an API input (those it gives). */
+export function callFactsOf(input: { request_id?: string; latency_ms?: number; status?: 'ok' | 'error' | 'cancelled' }): RequestInfo {
+  return {
+    ...(input.request_id !== undefined && { request_id: input.request_id }),
+    ...(input.latency_ms !== undefined && { latency_ms: input.latency_ms }),
+    ...(input.status !== undefined && { status: input.status }),
+  };
+}
+
+/** What the caller of a metered request knows beyond its cost (the proxy, for instance). */
+export const requestInfoSchema = z.object({
+  api_key_id: z.uuid().optional(),
+  ...callFactsFields,
   provider: z.string().trim().min(1).max(100).optional(),
 });
 

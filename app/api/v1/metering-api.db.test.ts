@@ -108,16 +108,40 @@ describe('reservations', () => {
   });
 
   it('releases a hold, with or without a body', async () => {
-    for (const body of [undefined, {}]) {
+    // (An empty body arrives as an empty stream through Next's router.)
+    for (const body of [undefined, {}, '']) {
       const created = await callJson(reserve, '/api/v1/reservations', { key: org.keys.meter, body: { user: 'ada', amount: '5' } });
       const id = created.body.id;
       const released = await callJson(release, reservationPath(id, '/release'), { key: org.keys.meter, params: { id }, body });
       expect(released.status).toBe(200);
       expect(released.body).toEqual({ id, status: 'released', released: '5', balance: expect.objectContaining({ reserved: '0', available: '96.75' }) });
+      // Its usage record: a call that was cancelled, charged nothing.
+      expect(await db.usageRecord.findUnique({ where: { reservationId: id } })).toMatchObject({ status: 'cancelled', cost: 0n });
       const commitAfter = await callJson(commit, reservationPath(id, '/commit'), { key: org.keys.meter, params: { id }, body: { amount: '1' } });
       expect(commitAfter.status).toBe(409);
       expect(commitAfter.body.error.code).toBe('reservation_already_released');
     }
+  });
+
+  it('keeps the request id, latency and status a backend tells on its commits, releases and usage events', async () => {
+    await createTestMember(db, org.id, 'gus');
+    await callJson(allocate, '/api/v1/allocations', { key: org.keys.admin, body: { user: 'gus', amount: '10' } });
+    const held = await callJson(reserve, '/api/v1/reservations', { key: org.keys.meter, body: { user: 'gus', amount: '2' } });
+    const facts = { request_id: 'req-commit', latency_ms: 840, status: 'ok' };
+    expect((await callJson(commit, reservationPath(held.body.id, '/commit'), { key: org.keys.meter, params: { id: held.body.id }, body: { amount: '1', ...facts } })).status).toBe(200);
+    const failed = await callJson(reserve, '/api/v1/reservations', { key: org.keys.meter, body: { user: 'gus', amount: '2' } });
+    const failure = { request_id: 'req-failed', latency_ms: 120, status: 'error' };
+    expect((await callJson(release, reservationPath(failed.body.id, '/release'), { key: org.keys.meter, params: { id: failed.body.id }, body: failure })).status).toBe(200);
+    const event = { request_id: 'req-event', latency_ms: 55, status: 'cancelled' };
+    expect((await callJson(usage, '/api/v1/usage', { key: org.keys.meter, body: { id: 'facts-1', user: 'gus', amount: '0.5', ...event } })).status).toBe(201);
+    const records = await db.usageRecord.findMany({ where: { orgId: org.id, requestId: { startsWith: 'req-' } }, orderBy: { requestId: 'asc' } });
+    expect(records.map((r) => [r.requestId, r.latencyMs, r.status, r.cost])).toEqual([
+      ['req-commit', 840, 'ok', 1_000_000n],
+      ['req-event', 55, 'cancelled', 500_000n],
+      ['req-failed', 120, 'error', 0n],
+    ]);
+    const bad = await callJson(usage, '/api/v1/usage', { key: org.keys.meter, body: { id: 'facts-2', user: 'gus', amount: '0.5', status: 'lost' } });
+    expect(bad.status).toBe(422);
   });
 
   it('answers 402 when the member cannot cover the reservation', async () => {
