@@ -130,7 +130,7 @@ export const creditsPaths: Record<string, Json> = {
     get: operation('get', {
       tag: 'Credits',
       summary: 'The journal, newest first',
-      scopes: ['read', 'meter'],
+      scopes: ['read'],
       parameters: [
         query('user', 'Only transactions touching this member'),
         query('kind', 'Only this kind', { type: 'string', enum: (schemas.Transaction as { properties: { kind: { enum: string[] } } }).properties.kind.enum }),

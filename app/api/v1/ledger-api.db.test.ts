@@ -47,7 +47,7 @@ describe('authentication and scopes of the credit routes', () => {
     { name: 'POST /transfers', handler: transfer, path: '/api/v1/transfers', body: { to_user: 'ada', amount: '1' }, wrong: ['meter', 'read'] },
     { name: 'GET /balance', handler: balance, path: '/api/v1/balance', wrong: [] },
     { name: 'GET /lots', handler: lots, path: '/api/v1/lots', wrong: ['meter'] },
-    { name: 'GET /transactions', handler: transactions, path: '/api/v1/transactions', wrong: [] },
+    { name: 'GET /transactions', handler: transactions, path: '/api/v1/transactions', wrong: ['meter'] },
     { name: 'GET /policy', handler: getPolicy, path: '/api/v1/policy', wrong: ['meter'] },
     { name: 'PUT /policy', handler: putPolicy, path: '/api/v1/policy', method: 'PUT', body: {}, wrong: ['meter', 'read'] },
     { name: 'GET /users/{user}/policy', handler: getMemberPolicy, path: '/api/v1/users/ada/policy', params: { user: 'ada' }, wrong: ['meter', 'read'] },
@@ -218,7 +218,7 @@ describe('balances, lots and the journal', () => {
     expect(first.status).toBe(200);
     expect(first.body.data).toHaveLength(2);
     expect(first.body.next_cursor).toEqual(expect.any(String));
-    const second = await callJson(transactions, `/api/v1/transactions?limit=2&cursor=${first.body.next_cursor}`, { key: org.keys.meter });
+    const second = await callJson(transactions, `/api/v1/transactions?limit=2&cursor=${first.body.next_cursor}`, { key: org.keys.read });
     expect(second.body.data[0].id).not.toBe(first.body.data[0].id);
     const grants = await callJson(transactions, '/api/v1/transactions?kind=grant&user=ada', { key: org.keys.read });
     expect(grants.body.data.every((t: { kind: string; amount: string }) => t.kind === 'grant' && t.amount !== null)).toBe(true);

@@ -14,8 +14,11 @@ const transactionsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).optional(),
 });
 
-/** The journal, newest first; `next_cursor` continues it (null on the last page). */
-export const GET = withApiKey(['read', 'meter'], async (req, { org }) => {
+/**
+ * The journal, newest first; `next_cursor` continues it (null on the last page). The whole org's: read scope
+ * (a metering key sees balances, not other members' entries).
+ */
+export const GET = withApiKey(['read'], async (req, { org }) => {
   const query = readQuery(req, transactionsQuerySchema);
   const page = await listTransactions(getLedgerContext(), org.id, {
     user: query.user,
