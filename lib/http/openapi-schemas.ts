@@ -100,7 +100,7 @@ export const schemas: Record<string, Schema> = {
       external_id: nullable(str('Your id for this user, unique in the org', { minLength: 1, maxLength: 200 })),
     },
     ['email', 'name', 'external_id'],
-    { description: 'Give email or external_id (or both)' },
+    { description: 'All optional: a user given neither email nor external_id is named by the id of the answer' },
   ),
   ApiKey: object({
     id: uuid(),

@@ -98,15 +98,20 @@ describe('/api/v1/users', () => {
     expect(listed.data).toContainEqual(created);
   });
 
-  it('creates a user known only by external id', async () => {
+  it('creates a user known only by external id, or only by the id it answers', async () => {
     const res = await createUserRoute(request('/api/v1/users', { method: 'POST', key: keys.admin, body: { external_id: 'anon-1' } }), noParams);
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ email: null, external_id: 'anon-1' });
+    for (const body of [{}, { name: 'No ids' }]) {
+      const bare = await createUserRoute(request('/api/v1/users', { method: 'POST', key: keys.admin, body }), noParams);
+      expect(bare.status).toBe(201);
+      expect(await bare.json()).toMatchObject({ id: expect.any(String), email: null, external_id: null, name: body.name ?? null });
+    }
   });
 
   it('answers 422 for an invalid body, 400 for malformed JSON and 409 for a duplicate', async () => {
     const post = (body: unknown) => createUserRoute(request('/api/v1/users', { method: 'POST', key: keys.admin, body }), noParams);
-    for (const body of [{}, { name: 'No ids' }, { email: 'not-an-email' }]) {
+    for (const body of [{ email: 'not-an-email' }, { external_id: '' }, { name: 7 }]) {
       const res = await post(body);
       expect(res.status).toBe(422);
       const json = await res.json();
