@@ -54,7 +54,8 @@ export const meteringPaths: Record<string, Json> = {
       description: 'Charged at once; 201 when charged, 200 when the event id was already recorded with the same content.',
       scopes: ['meter'],
       body: 'UsageEvent',
-      ok: { status: 201, description: 'Charged (or 200: duplicate)', schema: 'UsageResult' },
+      ok: { status: 201, description: 'Charged', schema: 'UsageResult' },
+      alsoOk: [{ status: 200, description: 'A duplicate: the event id was already recorded with the same content', schema: 'UsageResult' }],
       errors: [402, 404, 409],
     }),
   },
@@ -129,6 +130,7 @@ export const meteringPaths: Record<string, Json> = {
       scopes: ['meter', 'read'],
       body: 'EstimateRequest',
       ok: { status: 200, description: 'The estimate', schema: 'Estimate' },
+      idempotent: false,
     }),
   },
 };

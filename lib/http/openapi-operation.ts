@@ -41,22 +41,28 @@ type OperationSpec = {
   body?: string;
   bodyRequired?: boolean;
   ok: { status: number; description: string; schema: string };
+  /** Other success answers (a repeat answered 200 where the first was 201, say). */
+  alsoOk?: Array<{ status: number; description: string; schema: string }>;
   errors?: number[];
+  /** false: a POST that changes nothing, so it takes no Idempotency-Key. */
+  idempotent?: boolean;
 };
 
 export function operation(method: 'get' | 'post' | 'put' | 'delete', spec: OperationSpec): Json {
   const authErrors = spec.scopes === null ? [] : [401, 403];
   const bodyErrors = spec.body ? [400, 422] : [];
   const codes = [...new Set([...authErrors, ...bodyErrors, ...(spec.errors ?? []), ...(spec.scopes ? [429] : []), 500])];
-  const responses: Json = {
-    [spec.ok.status]: {
-      description: spec.ok.description,
+  const responses: Json = {};
+  for (const ok of [spec.ok, ...(spec.alsoOk ?? [])]) {
+    responses[ok.status] = {
+      description: ok.description,
       headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' } },
-      content: { 'application/json': { schema: schemaRef(spec.ok.schema) } },
-    },
-  };
+      content: { 'application/json': { schema: schemaRef(ok.schema) } },
+    };
+  }
   for (const code of codes.sort((a, b) => a - b)) responses[code] = responseRef(errorResponses[code][0]);
-  const parameters = [...(spec.parameters ?? []), ...(method === 'post' || method === 'put' ? [paramRef('IdempotencyKey')] : [])];
+  const takesKey = (method === 'post' || method === 'put') && spec.idempotent !== false;
+  const parameters = [...(spec.parameters ?? []), ...(takesKey ? [paramRef('IdempotencyKey')] : [])];
   return {
     tags: [spec.tag],
     summary: spec.summary,

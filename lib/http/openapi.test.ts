@@ -117,10 +117,10 @@ describe('OpenAPI document', () => {
       for (const [, name] of p.matchAll(/\{([^}]+)\}/g)) {
         expect(params.some((param) => param.in === 'path' && param.name === name), `${where} declares {${name}}`).toBe(true);
       }
-      // The proxy follows OpenAI's API: a proxied LLM call takes no Idempotency-Key.
-      if (method === 'post' && !p.startsWith('/api/v1/openai/')) {
-        expect(params.some((param) => param.in === 'header' && param.name === 'Idempotency-Key'), where).toBe(true);
-      }
+      // The proxy follows OpenAI's API: a proxied LLM call takes no Idempotency-Key; an estimate changes nothing.
+      const takesKey = params.some((param) => param.in === 'header' && param.name === 'Idempotency-Key');
+      const writes = method === 'post' || method === 'put';
+      expect(takesKey, where).toBe(writes && !p.startsWith('/api/v1/openai/') && p !== '/api/v1/estimate');
     }
     expect(resolve('#/components/schemas/Error')).toMatchObject({ properties: { error: { $ref: '#/components/schemas/ErrorDetail' } } });
   });
