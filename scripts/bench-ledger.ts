@@ -7,8 +7,9 @@
  *             the unused part) on a plain table, straight through node-postgres;
  *   api       POST /api/v1/reservations then POST /api/v1/reservations/{id}/commit over HTTP;
  * on one hot user and spread over 1,000 users; then batch usage ingestion (POST /api/v1/usage/batch with
- * 1,000 events, from --batch-clients concurrent senders). Prints a table of pairs/s, p50/p99 latency of a
- * pair and the ratio to the baseline. The HTTP load comes from a separate process with a minimal client
+ * 1,000 events, from --batch-clients concurrent senders, against one conditional UPDATE per event from as many
+ * clients). Prints tables of pairs/s (p50/p99 latency of a pair) and events/s (p50/p99 of a batch), each with
+ * its ratio to the baseline. The HTTP load comes from a separate process with a minimal client
  * (scripts/bench/load-worker.ts), so the generator costs the server as little as possible.
  *
  *   tsx scripts/bench-ledger.ts [--seconds 5] [--clients 1,8,32,64] [--batch-clients 4]
@@ -168,6 +169,11 @@ async function main() {
         console.log(`  ${target} x${clients}: baseline ${base.perSecond.toFixed(0)}/s, api ${api.perSecond.toFixed(0)}/s (${api.errors} errors)`);
       }
     }
+    // The batch baseline: each event one conditional UPDATE of its user's row, from as many clients.
+    const batchBase = await load(BATCH_CLIENTS, SECONDS, async (c, i) => {
+      const r = await basePool.query('UPDATE bench_baseline SET avail = avail - 1000 WHERE id = $1 AND avail >= 1000 RETURNING avail', [(c * 7919 + i * 104729) % USERS]);
+      if (r.rowCount !== 1) throw new Error('baseline event failed');
+    });
     await basePool.end();
 
     // Batch ingestion: 1,000 events per request across the 1,000 users, after one warm-up batch (member
@@ -187,7 +193,13 @@ async function main() {
         );
       }
     }
-    console.log(`\nbatch usage ingestion: ${(batch.perSecond * 1000).toFixed(0)} events/s (${BATCH_CLIENTS} clients x 1,000-event batches, p50 ${batch.p50.toFixed(0)} ms, p99 ${batch.p99.toFixed(0)} ms per batch)`);
+    const events = batch.perSecond * 1000;
+    console.log('\nusage events per second (api: 1,000-event batches, p50 / p99 ms per batch; baseline: one conditional UPDATE per event)');
+    console.log('| workload | clients | baseline events/s | api events/s | ratio | api p50 | api p99 |');
+    console.log('|---|---|---|---|---|---|---|');
+    console.log(
+      `| batch usage ingestion, 1,000 users | ${BATCH_CLIENTS} | ${batchBase.perSecond.toFixed(0)} | ${events.toFixed(0)} | ${(events / batchBase.perSecond).toFixed(2)}x | ${batch.p50.toFixed(0)} | ${batch.p99.toFixed(0)} |`,
+    );
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
