@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics of this process: one registry holding the default process metrics and the product's own
- * (HTTP requests by route pattern, ledger holds/commits/releases, upstream latency and errors, circuit
+ * (HTTP requests by route pattern, ledger holds/commits/releases, the proxy's holds and settlements (also those
+ * of leases, which make no ledger operation of their own), upstream latency and errors, circuit
  * breaker states, database pool use). The registry lives on globalThis so hot reloads in development do not
  * register the same metric twice. Recording is a label lookup and an increment: cheap enough for hot paths.
  */
@@ -32,6 +33,18 @@ export function createMetrics() {
       name: 'credits_ledger_operations_total',
       help: 'Ledger operations (reserve = hold, commit, release, usage) by outcome.',
       labelNames: ['op', 'outcome'] as const,
+      registers,
+    }),
+    proxyHolds: new Counter({
+      name: 'credits_proxy_holds_total',
+      help: 'Holds of proxied calls by outcome (held; refused: not enough credits; rate_limited), from a lease or alone.',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    proxySettlements: new Counter({
+      name: 'credits_proxy_settlements_total',
+      help: 'Proxied calls settled by outcome (charged; released: the upstream failed; failed: left to reconcile).',
+      labelNames: ['outcome'] as const,
       registers,
     }),
     upstreamDuration: new Histogram({

@@ -25,6 +25,7 @@ import { route, type RouteHandler } from '../http/route.ts';
 import { formatCredits } from '../money/credits.ts';
 import type { DbOrTx } from '../users/create-user.ts';
 import type { UpstreamBreakers } from './circuit-breaker.ts';
+import { getMetrics } from '../metrics/registry.ts';
 import { admitAndHold } from './admit-and-hold.ts';
 import { isDatabaseUnavailable, type UnmeteredGuard } from './degradation.ts';
 import { ClientAbortedError, forward, type Forwarded, type StreamEnd } from './forward.ts';
@@ -98,8 +99,12 @@ export function proxyRoute(endpoint: ProxyEndpoint | 'models', deps: ProxyDeps |
       let admitted: { admission: Admission; hold: MeterHold };
       try {
         admitted = await admitAndHold(d, settings.limits, { orgId, apiKeyId: info.apiKeyId, user: request.user }, request, info, log);
+        getMetrics().proxyHolds.inc({ outcome: 'held' });
       } catch (err) {
         if (isDatabaseUnavailable(err)) return await forwardUnmetered(call, settings, 'credit database unreachable');
+        if (isAppError(err) && (err.code === 'insufficient_credits' || err.code === 'rate_limited')) {
+          getMetrics().proxyHolds.inc({ outcome: err.code === 'rate_limited' ? 'rate_limited' : 'refused' });
+        }
         throw err;
       }
       d.unmetered.recovered(orgId);
@@ -153,18 +158,21 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
   // The request as it ended, for its usage record: how long the upstream took, whether the client left first.
   const ended = (clientLeft = false): MeterInfo => ({ ...call.info, latencyMs: performance.now() - started, clientLeft });
   const cancel = async () => {
+    getMetrics().proxySettlements.inc({ outcome: 'released' });
     await d.meter.cancel(orgId, hold.reservationId, ended()).catch((err) => log.error({ err, event: 'proxy.cancel_failed', reservationId: hold.reservationId }, 'could not release a hold'));
   };
   const finishLimits = (tokens: number) => d.limiter.finish(admission, tokens).catch((err) => log.error({ err }, 'could not end a rate-limit admission'));
   const settle = async (usage: MeteredUsage, info: MeterInfo, quote?: MeterQuote, ticket?: JournalTicket | null) => {
     try {
       const settled = await d.meter.settle(orgId, hold.reservationId, usage, info, quote);
+      getMetrics().proxySettlements.inc({ outcome: 'charged' });
       ticket?.resolve(true);
       return settled;
     } catch (err) {
       // A refusal is final; anything else leaves the journal line (when there is one) to reconcile. Without a
       // line the hold stays until it expires, and the usage is logged so it can be charged.
       ticket?.resolve(isAppError(err));
+      getMetrics().proxySettlements.inc({ outcome: 'failed' });
       log.error({ err, event: 'proxy.settle_failed', reservationId: hold.reservationId, usage }, 'could not settle a proxied request');
       return null;
     }

@@ -13,6 +13,7 @@ import { grantCredits } from '../ledger/credits.ts';
 import { updateOrgPolicy } from '../ledger/policies.ts';
 import { checkLedger, getBalance } from '../ledger/queries.ts';
 import { estimatedHold } from '../ledger/model-inputs.ts';
+import { getMetrics } from '../metrics/registry.ts';
 import { parseCredits } from '../money/credits.ts';
 import { ensureGlobalCatalog, priceUsage } from '../pricing/index.ts';
 import { createTestMember, createTestOrg, type TestOrg } from '../test/api-fixture.ts';
@@ -81,6 +82,12 @@ describe('the leased proxy meter', () => {
 
   it('answers a member from one lease, charges each request exactly with its own record, and releases the rest', async () => {
     const before = await balance(proxy, org, 'ada');
+    const counted = async () => {
+      const m = getMetrics();
+      const value = async (c: typeof m.proxyHolds | typeof m.proxySettlements, outcome: string) => (await c.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+      return [await value(m.proxyHolds, 'held'), await value(m.proxySettlements, 'charged')];
+    };
+    const [heldBefore, chargedBefore] = await counted();
     const answers = await Promise.all(
       Array.from({ length: 6 }, () => client(proxy, org, 'ada').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse()),
     );
@@ -106,6 +113,8 @@ describe('the leased proxy meter', () => {
     expect(records.map((r) => r.requestId).sort()).toEqual([...answers.map((a) => a.response.headers.get('x-request-id')), streamed.headers.get('x-request-id')].sort());
     expect(records.every((r) => r.status === 'ok' && r.apiKeyId !== null && r.priceVersionId !== null && r.transactionId !== null)).toBe(true);
     expect(records.reduce((a, r) => a + r.cost, 0n)).toBe(spent);
+    // The metrics count the proxy's holds and charges, though a lease makes no ledger operation per call.
+    expect(await counted()).toEqual([heldBefore + 7, chargedBefore + 7]);
 
     await proxy.deps.meter.close!();
     expect(await balance(proxy, org, 'ada')).toEqual({ available: before.available - spent, reserved: 0n, total: before.total - spent });
