@@ -48,14 +48,15 @@ export async function resolveMember(ctx: LedgerContext, orgId: string, userRef: 
   const hit = memberCache.get(key);
   if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
 
-  const membership = await ctx.db.membership.findFirst({
+  const candidates = await ctx.db.membership.findMany({
     where: UUID.test(userRef)
       ? { orgId, OR: [{ userId: userRef }, { externalId: userRef }] }
       : { orgId, externalId: userRef },
-    // A user id match wins over an external id that happens to look the same.
-    orderBy: { createdAt: 'asc' },
+    take: 2,
     select: { id: true, userId: true, externalId: true, role: true, ledgerAccount: { select: { id: true } } },
   });
+  // A user id match wins over another member's external id that happens to look the same.
+  const membership = candidates.find((m) => m.userId === userRef) ?? candidates[0];
   if (!membership) throw new AppError('not_found', `User ${userRef} not found in this org`);
   let accountId = membership.ledgerAccount?.id;
   if (!accountId) {
