@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { expect, test } from '@playwright/test';
 import { signInWithForm } from './support/auth';
-import { createLedgerOrg, createUserWithCli, readCredentials } from './support/env';
+import { createLedgerOrg, createUserWithCli, readCredentials, runAdminCli } from './support/env';
 import { card } from './support/page';
 
-test('a member sees their own allocation on My balance and cannot open the pool or the ledger', async ({ page, browser }) => {
+test('a member sees their own allocation and charges with their receipts on My balance, and cannot open the pool or the ledger', async ({ page, browser, request }) => {
   test.setTimeout(120_000);
   const { email: adminEmail, password: adminPassword } = readCredentials();
   const tag = randomUUID().slice(0, 8);
   const org = createLedgerOrg(tag, adminEmail);
   const member = { email: `balance-${tag}@example.com`, password: `pw-${randomUUID()}`, name: `Balance ${tag}` };
-  createUserWithCli({ org, ...member, role: 'member' });
+  const memberId = createUserWithCli({ org, ...member, role: 'member' });
 
   // The admin grants credits that expire in three days and allocates 7.5 of them to the member.
   await signInWithForm(page, adminEmail, adminPassword);
@@ -62,6 +62,23 @@ test('a member sees their own allocation on My balance and cannot open the pool 
     expect(bulk.status()).toBe(403);
     await own.goto(`/balance?org=${org}`);
     await expect(figure('Available')).toContainText('7.5');
+
+    // An LLM backend charges the member for a call; My balance shows it, and which credits paid it.
+    const key = runAdminCli(['api-key', 'create', '--org', org, '--scope', 'meter', '--name', `Backend ${tag}`]).trim().split('\n').pop()!;
+    const charged = await request.post('/api/v1/usage', {
+      headers: { authorization: `Bearer ${key}` },
+      data: { id: `call-${tag}`, user: memberId, amount: '1.25' },
+    });
+    expect(charged.status()).toBe(201);
+    await own.reload();
+    await expect(figure('Available')).toContainText('6.25');
+    const charge = own.getByRole('list', { name: 'Your recent charges' }).getByRole('listitem');
+    await expect(charge).toHaveCount(1);
+    await expect(charge).toContainText('1.25');
+    const receipt = charge.getByRole('table', { name: 'Receipt: credits that paid this charge' });
+    await expect(receipt).toBeHidden();
+    await charge.locator('summary').click();
+    await expect(receipt.getByRole('row').filter({ hasText: 'Allocation' })).toContainText('1.25');
   } finally {
     await context.close();
   }

@@ -10,7 +10,7 @@ function availableOf(page: Page, email: string) {
   return page.getByRole('table', { name: 'Members' }).getByRole('row').filter({ hasText: email }).getByRole('cell').nth(3);
 }
 
-test('an admin grants credits, allocates them one by one and in bulk, and reads the ledger', async ({ page }) => {
+test('an admin grants credits, allocates them one by one and in bulk (a bad row failing alone), reclaims and transfers, and reads and filters the ledger', async ({ page }) => {
   test.setTimeout(120_000);
   const { email, password } = readCredentials();
   const tag = randomUUID().slice(0, 8);
@@ -46,20 +46,39 @@ test('an admin grants credits, allocates them one by one and in bulk, and reads 
   await expect(availableOf(page, first.email)).toHaveText('10');
   await expect(availableOf(page, second.email)).toHaveText('0');
 
-  // Bulk allocation from a CSV file of two rows.
-  const csv = `user,amount\n${first.email},2.5\n"${second.email}",1\n`;
+  // Bulk allocation from a CSV file of three rows, one naming nobody of the org.
+  const stranger = `nobody-${tag}@example.com`;
+  const csv = `user,amount\n${first.email},2.5\n"${second.email}",1\n${stranger},1\n`;
   await page.getByLabel('CSV file').setInputFiles({ name: 'allocations.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
-  await expect(page.getByText('allocations.csv: 2 rows, 3.5 credits in all (header row skipped).')).toBeVisible();
-  await page.getByRole('button', { name: 'Allocate to 2 rows' }).click();
+  await expect(page.getByText('allocations.csv: 3 rows, 4.5 credits in all (header row skipped).')).toBeVisible();
+  await page.getByRole('button', { name: 'Allocate to 3 rows' }).click();
   const progress = page.getByRole('progressbar', { name: 'Progress' });
   await expect(progress).toHaveAttribute('aria-valuenow', '100');
-  await expect(page.getByText('100% · 2 of 2 rows')).toBeVisible();
+  await expect(page.getByText('100% · 3 of 3 rows')).toBeVisible();
   const results = page.getByRole('table', { name: 'Bulk allocation results' });
   await expect(results.getByRole('row').filter({ hasText: first.email })).toContainText('Allocated · now 12.5 available');
   await expect(results.getByRole('row').filter({ hasText: second.email })).toContainText('Allocated · now 1 available');
-  await expect(page.getByText('Done: 2 of 2 rows allocated.')).toBeVisible();
+  await expect(results.getByRole('row').filter({ hasText: stranger })).toContainText('not found');
+  await expect(page.getByText('Done: 2 of 3 rows allocated; 1 failed, see below.')).toBeVisible();
   await expect(availableOf(page, first.email)).toHaveText('12.5');
   await expect(availableOf(page, second.email)).toHaveText('1');
+
+  // Back on the pool: 2 reclaimed from the first member, then 0.5 transferred from them to the second.
+  await page.goto(`/${org}/pool`);
+  await allocate.getByLabel('Member').selectOption({ label: `${first.name} (${first.email})` });
+  await allocate.getByLabel('Amount').fill('2');
+  await allocate.getByRole('button', { name: 'Reclaim', exact: true }).click();
+  await expect(allocate.getByRole('status')).toContainText('Reclaimed 2 credits. The member now has 10.5 available.');
+  const transfer = card(page, 'Transfer');
+  await transfer.getByLabel('From').selectOption({ label: `${first.name} (${first.email})` });
+  await transfer.getByLabel('To').selectOption({ label: `${second.name} (${second.email})` });
+  await transfer.getByLabel('Amount').fill('0.5');
+  await transfer.getByLabel('Reason').fill(`Shared ${tag}`);
+  await transfer.getByRole('button', { name: 'Transfer credits' }).click();
+  await expect(transfer.getByRole('status')).toContainText('Transferred 0.5 credits.');
+  await page.goto(`/${org}/users`);
+  await expect(availableOf(page, first.email)).toHaveText('10');
+  await expect(availableOf(page, second.email)).toHaveText('1.5');
 
   // The ledger: newest first, each transaction opens to its entries.
   await sectionsNav(page).getByRole('link', { name: 'Ledger', exact: true }).click();
@@ -71,6 +90,16 @@ test('an admin grants credits, allocates them one by one and in bulk, and reads 
   await expect(entries).toBeVisible();
   await expect(entries.getByRole('row').filter({ hasText: 'Pool' })).toContainText('+100');
   await expect(entries.getByRole('row').filter({ hasText: 'Promotions' })).toContainText('-100');
+
+  // Filtered to transfers: the one transfer alone.
+  await page.getByLabel('Kind').selectOption({ label: 'Transfer' });
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/kind=transfer/);
+  const listed = page.getByRole('list', { name: 'Transactions' }).getByRole('listitem');
+  await expect(listed).toHaveCount(1);
+  await expect(listed).toContainText(`Shared ${tag}`);
+  await page.getByRole('link', { name: 'Clear' }).click();
+  await expect(page.getByRole('list', { name: 'Transactions' }).getByRole('listitem').filter({ hasText: reason })).toHaveCount(1);
 
   // The CSV export downloads the journal, grant included.
   const downloading = page.waitForEvent('download');
