@@ -262,6 +262,22 @@ describe('batch usage ingestion', () => {
     expect(await checkLedger(ctx, org.id)).toEqual([]);
   });
 
+  it('charges a keyed batch in lanes once when it is sent five times at once, and answers each the same', async () => {
+    const { org, users } = await orgWithMembers('batch-key-race', 12);
+    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const events = Array.from({ length: 400 }, (_, i) => ({ id: `kr-${i}`, user: users[i % 12], amount: 10_000n }));
+    const key = { key: 'api:race', hash: 'h-race' };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => recordUsageBatch(ctx, org.id, events, system, key)));
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+    expect(answers[0].every((r) => r.status === 'charged')).toBe(true);
+    for (const [k, user] of users.entries()) {
+      const count = events.filter((_, i) => i % 12 === k).length;
+      expect((await getBalance(ctx, org.id, user)).available).toBe(formatCredits(10_000_000n - 10_000n * BigInt(count)));
+    }
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+
   it('fails a keyed batch whose lane failed, and its repeat with the key charges the rest once', async () => {
     const { org, users } = await orgWithMembers('batch-key-fail', 12);
     await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
