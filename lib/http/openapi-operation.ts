@@ -21,6 +21,7 @@ const errorResponses: Record<number, [string, string]> = {
   422: ['Unprocessable', 'The body or query does not fit (validation_failed, with details.issues), the Idempotency-Key was used with another request (idempotency_mismatch), or no price is known for the model (unknown_model)'],
   429: ['RateLimited', 'Too many requests (rate_limited); retry after the Retry-After header'],
   500: ['Internal', 'Unexpected error (internal); the x-request-id header identifies it in the logs'],
+  503: ['Unavailable', 'The database cannot be reached (unavailable); retry after the Retry-After header, with the same Idempotency-Key'],
 };
 
 function scopeText(scopes: Scope[] | null): string {
@@ -51,7 +52,7 @@ type OperationSpec = {
 export function operation(method: 'get' | 'post' | 'put' | 'delete', spec: OperationSpec): Json {
   const authErrors = spec.scopes === null ? [] : [401, 403];
   const bodyErrors = spec.body ? [400, 422] : [];
-  const codes = [...new Set([...authErrors, ...bodyErrors, ...(spec.errors ?? []), ...(spec.scopes ? [429] : []), 500])];
+  const codes = [...new Set([...authErrors, ...bodyErrors, ...(spec.errors ?? []), ...(spec.scopes ? [429] : []), 500, 503])];
   const responses: Json = {};
   for (const ok of [spec.ok, ...(spec.alsoOk ?? [])]) {
     responses[ok.status] = {

@@ -55,6 +55,17 @@ describe('route', () => {
     expect(res.headers.get('retry-after')).toBe('3');
   });
 
+  it('answers 503 with Retry-After when the database cannot be reached, so clients retry', async () => {
+    const res = await route(async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432 postgres://secret@db'), { code: 'ECONNREFUSED' });
+    })(new Request('http://x/api/t'), noParams);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: { code: 'unavailable', message: 'The database is unavailable; try again shortly', details: { retryAfterSeconds: 5 } } });
+    expect(text).not.toContain('secret');
+  });
+
   it('hides unknown errors behind a generic 500', async () => {
     const res = await route(async () => {
       throw new Error('connection string postgres://secret@db');

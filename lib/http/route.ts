@@ -1,12 +1,14 @@
 /**
  * The wrapper of every route handler: a request id (the caller's `x-request-id` when it is sane, else a new
  * uuid) echoed in the response, one JSON log line per request, and AppErrors mapped through the one
- * code->status table. Anything else is a generic 500 whose stack is logged with the request id, so a client
+ * code->status table. A database that cannot be reached is 503 unavailable with Retry-After (clients retry
+ * it). Anything else is a generic 500 whose stack is logged with the request id, so a client
  * never sees internals but support can find them.
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AppError, isAppError, toErrorBody, validationError } from './errors.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { observeHttpRequest } from '../metrics/http.ts';
 import { type Logger, logger as rootLogger } from './logger.ts';
 
@@ -41,7 +43,7 @@ export function json(data: unknown, status = 200, headers?: HeadersInit): Respon
 export function errorResponse(err: unknown): Response {
   const { status, body } = toErrorBody(err);
   const headers = new Headers();
-  if (isAppError(err) && err.code === 'rate_limited') {
+  if (isAppError(err) && (err.code === 'rate_limited' || (err.code === 'unavailable' && err.details?.retryAfterSeconds !== undefined))) {
     const retryAfter = err.details?.retryAfterSeconds;
     headers.set('retry-after', String(typeof retryAfter === 'number' ? Math.max(1, Math.ceil(retryAfter)) : 1));
   }
@@ -76,6 +78,10 @@ export function route<P extends RouteParams = Record<string, string>>(
     } catch (err) {
       if (err instanceof SyntaxError && !isAppError(err)) {
         res = errorResponse(new AppError('invalid_json', 'Request body is not valid JSON'));
+      } else if (isDatabaseUnavailable(err)) {
+        // Nothing was done (or, for a write cut off mid-way, its Idempotency-Key makes the retry safe).
+        log.error({ err, method: req.method, path }, 'database unavailable');
+        res = errorResponse(new AppError('unavailable', 'The database is unavailable; try again shortly', { retryAfterSeconds: 5 }));
       } else {
         if (!isAppError(err)) log.error({ err, method: req.method, path }, 'unhandled error');
         res = errorResponse(err);

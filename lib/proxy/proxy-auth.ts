@@ -8,7 +8,7 @@ import { scopeAllows, verifyApiKey, hashApiKey, type VerifiedApiKey } from '../a
 import { AppError } from '../http/errors.ts';
 import { bearerToken } from '../http/with-api-key.ts';
 import type { DbOrTx } from '../users/create-user.ts';
-import { isDatabaseUnavailable } from './degradation.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
 const OUTAGE_MEMORY_MS = 60 * 60_000;
 const known = new Map<string, { at: number; value: VerifiedApiKey }>();
