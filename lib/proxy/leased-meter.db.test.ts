@@ -203,15 +203,50 @@ describe('a member with little left', () => {
     // held by the first lease for no request.
     await grantCredits(proxy.ctx, org.id, { user: 'fay', amount: (hold * 7n) / 2n, reason: 'Seed' }, system);
     proxy.fake.setLatency(400);
-    const answers: Array<Promise<unknown>> = [];
+    const answers: Array<Promise<{ charged: bigint; remaining: bigint } | number | undefined>> = [];
     for (let i = 0; i < 3; i++) {
-      answers.push(client(proxy, org, 'fay').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).then(() => 'ok', (err: { status?: number }) => err.status));
+      answers.push(
+        client(proxy, org, 'fay')
+          .chat.completions.create({ model: MODEL, messages, max_tokens: 7 })
+          .withResponse()
+          .then(
+            ({ response }) => ({ charged: parseCredits(response.headers.get('x-credits-charged')!), remaining: parseCredits(response.headers.get('x-credits-remaining')!) }),
+            (err: { status?: number }) => err.status,
+          ),
+      );
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(await Promise.all(answers)).toEqual(['ok', 'ok', 'ok']);
+    const answered = await Promise.all(answers);
+    expect(answered.every((a) => typeof a === 'object')).toBe(true);
     await settlementsDone();
     await proxy.deps.meter.close!();
     expect((await balance(proxy, org, 'fay')).reserved).toBe(0n);
+    expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);
+    await proxy.close();
+  });
+});
+
+describe('a member whose calls run from two leases', () => {
+  it('is told what all their leases hold free in x-credits-remaining', async () => {
+    const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }) });
+    const org = await openOrg('leased-two');
+    await createTestMember(database.db, org.id, 'gil');
+    const hold = (await estimatedHold(proxy.ctx, org.id, { model: MODEL, estimate: { messages, max_output_tokens: 7 } })).amount;
+    // 3.5 holds: the first lease takes 1.75 and answers the first call, 0.75 staying free; the second call
+    // needs a second lease, of one hold.
+    await grantCredits(proxy.ctx, org.id, { user: 'gil', amount: (hold * 7n) / 2n, reason: 'Seed' }, system);
+    // The first call streams slowly: it holds its part until after the second has its answer.
+    proxy.fake.setLatency(0, 100);
+    const first = await client(proxy, org, 'gil').chat.completions.create({ model: MODEL, messages, max_tokens: 7, stream: true });
+    const { response } = await client(proxy, org, 'gil').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse();
+    const charged = parseCredits(response.headers.get('x-credits-charged')!);
+    // All the member had, but the first call's hold and the second call's charge.
+    expect(parseCredits(response.headers.get('x-credits-remaining')!)).toBe((hold * 7n) / 2n - hold - charged);
+    for await (const _ of first);
+    proxy.fake.setLatency(0, 0);
+    expect(await database.db.reservation.count({ where: { orgId: org.id, metadata: { path: ['$lease'], equals: true } } })).toBe(2);
+    await settlementsDone();
+    await proxy.deps.meter.close!();
     expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);
     await proxy.close();
   });

@@ -115,6 +115,8 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
   const opening = new Map<string, Promise<Lease | null>>();
   const noLeaseUntil = new Map<string, number>();
   const live = new Set<Lease>();
+  /** The live leases of each member (the current one, and older ones finishing their requests). */
+  const leasesOf = new Map<string, Set<Lease>>();
   const parts = new Map<string, Part>();
   const lastTerms = new Map<string, Terms>();
   let closed = false;
@@ -148,7 +150,12 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         if (!gone) logger.error({ err, event: 'proxy.lease_release_failed', leaseId: lease.id }, 'could not release a lease');
         lease.ticket?.resolve(gone);
       },
-    ).finally(() => live.delete(lease));
+    ).finally(() => {
+      live.delete(lease);
+      const mine = leasesOf.get(lease.key);
+      mine?.delete(lease);
+      if (mine?.size === 0) leasesOf.delete(lease.key);
+    });
   }
 
   async function open(key: string, orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
@@ -185,6 +192,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         ticket,
       };
       live.add(lease);
+      leasesOf.set(key, (leasesOf.get(key) ?? new Set<Lease>()).add(lease));
       // A lease opened ahead of need takes over from the one before, which finishes the requests it has.
       const before = current.get(key);
       current.set(key, lease);
@@ -210,6 +218,16 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       opening.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * What the member has available as a request of `lease` sees it: what they had outside their leases at the
+   * lease's last capture, and what all their leases hold free.
+   */
+  function remainingOf(lease: Lease): bigint {
+    let free = 0n;
+    for (const l of leasesOf.get(lease.key) ?? []) if (!l.released) free += l.free;
+    return lease.available + free;
   }
 
   /** Sets `amount` aside from `lease` for a request: checked and taken in one synchronous step. */
@@ -269,7 +287,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       captured.charges.forEach((outcome, i) => {
         const owed = batch[i];
         if (outcome.ok) {
-          owed.resolve({ charged: outcome.charged, remaining: lease.available + lease.free });
+          owed.resolve({ charged: outcome.charged, remaining: remainingOf(lease) });
         } else {
           // Refused: nothing was taken, so what it was to take from the lease is free again.
           if (owed.charge.fromHold !== undefined) lease.free += owed.charge.fromHold;
@@ -316,7 +334,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
    */
   async function giveBackFree(orgId: string, user: string): Promise<boolean> {
     const key = `${orgId}\u0000${user}`;
-    const spare = [...live].filter((lease) => lease.key === key && !lease.released && lease.free > 0n);
+    const spare = [...(leasesOf.get(key) ?? [])].filter((lease) => !lease.released && lease.free > 0n);
     const given = await Promise.all(
       spare.map(async (lease) => {
         const amount = lease.free;
@@ -369,11 +387,11 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
         reservationId: id,
         leaseId: lease.id,
         amount,
-        remaining: lease.available + lease.free,
+        remaining: remainingOf(lease),
         quote(usage): MeterQuote | null {
           const charged = chargeOf(terms, usage);
           if (charged === null) return null;
-          return { charged, remaining: lease.available + lease.free + amount - charged, terms: quoteTerms(terms) };
+          return { charged, remaining: remainingOf(lease) + amount - charged, terms: quoteTerms(terms) };
         },
       };
     },
