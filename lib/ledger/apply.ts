@@ -32,6 +32,8 @@ export type MoveOp = OpBase & {
   from_account_id: string;
   to_account_id: string;
   amount: Micros;
+  /** An audit entry written with the move, naming its journal transaction. */
+  audit?: { action: string; data: Record<string, unknown> };
 };
 
 /** Pool fallback: present only when the member's policy lets them draw from the pool. */

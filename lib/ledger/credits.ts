@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import type { Actor } from '../auth/actor.ts';
-import { recordAudit } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { positiveCreditsSchema } from '../money/credits.ts';
 import type { AccountState, GrantOp, LedgerResult, MoveOp } from './apply.ts';
@@ -150,27 +149,17 @@ async function move(
     to_account_id: toAccount,
     amount: amount.toString(),
     memo: memo ?? null,
+    // A transfer's audit entry is written by the transaction that moves the credits.
+    ...(kind === 'transfer' && {
+      audit: {
+        action: 'credits.transferred',
+        data: { from: fromMember?.userId ?? 'pool', to: toMember?.userId ?? 'pool', amount: credits(amount) },
+      },
+    }),
     ...opActor(actor),
     ...idem(idempotency),
   };
   const ok = unwrap(await runOp(ctx, orgId, op, fromAccount));
-  // A repeated idempotent request gets the stored result of the same transaction: audit it once.
-  const audited =
-    kind === 'transfer' &&
-    (await ctx.db.auditLog.findFirst({
-      where: { orgId, action: 'credits.transferred', targetType: 'ledger_transaction', targetId: ok.transaction_id as string },
-      select: { id: true },
-    }));
-  if (kind === 'transfer' && !audited) {
-    await recordAudit(ctx.db, {
-      orgId,
-      actor,
-      action: 'credits.transferred',
-      targetType: 'ledger_transaction',
-      targetId: ok.transaction_id as string,
-      data: { from: fromMember?.userId ?? 'pool', to: toMember?.userId ?? 'pool', amount: credits(amount) },
-    });
-  }
   return {
     transaction_id: ok.transaction_id as string,
     kind,

@@ -183,7 +183,10 @@ describe('idempotent credit operations', () => {
       callJson(transfer, '/api/v1/transfers', { key: org.keys.admin, idempotencyKey: 'move-1', body: { to_user: 'ada', amount: '3' } });
     const [first, second] = [await send(), await send()];
     expect(second.text).toBe(first.text);
-    expect(await db.auditLog.count({ where: { orgId: org.id, action: 'credits.transferred', targetId: first.body.transaction_id } })).toBe(1);
+    const audits = await db.auditLog.findMany({ where: { orgId: org.id, action: 'credits.transferred', targetId: first.body.transaction_id } });
+    // Written by the transaction that moved the credits: who, from where, to whom, how much.
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({ actorType: 'api_key', targetType: 'ledger_transaction', data: { from: 'pool', to: first.body.to_user, amount: '3' } });
     expect(await db.ledgerTransaction.count({ where: { orgId: org.id, id: first.body.transaction_id } })).toBe(1);
   });
 });
