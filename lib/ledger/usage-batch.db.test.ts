@@ -27,6 +27,14 @@ async function orgWithMembers(slug: string, members: number) {
   return { org, users };
 }
 
+/** An org whose members have 10 credits each, from a pool of 1,000. */
+async function fundedMembers(slug: string, members: number) {
+  const created = await orgWithMembers(slug, members);
+  await grantCredits(ctx, created.org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
+  for (const user of created.users) await allocateCredits(ctx, created.org.id, { user, amount: 10_000_000n }, system);
+  return created;
+}
+
 beforeAll(async () => {
   t = await useTestDatabase();
   ctx = { db: t.db, run: pgRunner(createPgPool(t.url, 4)) };
@@ -110,9 +118,7 @@ describe('batch usage ingestion', () => {
     expect(await checkLedger(ctx, org.id)).toEqual([]);
   });
   it('answers a batch split into lanes exactly as one call would: per account, in order, while credits last', async () => {
-    const { org, users } = await orgWithMembers('batch-lanes', 30);
-    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
-    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const { org, users } = await fundedMembers('batch-lanes', 30);
     // 600 events over 30 members, 20 each of 0.5 to 1.1 credits: each member can pay for only some of them,
     // and which ones depends on the order. Some ids repeat for the same member (a duplicate, or a conflict).
     const events = Array.from({ length: 600 }, (_, i) => ({
@@ -145,9 +151,7 @@ describe('batch usage ingestion', () => {
   });
 
   it('keeps a batch whole when an event id names two members, so its first occurrence wins', async () => {
-    const { org, users } = await orgWithMembers('batch-whole', 20);
-    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
-    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const { org, users } = await fundedMembers('batch-whole', 20);
     const events = Array.from({ length: 400 }, (_, i) => ({ id: `w-${i}`, user: users[i % 20], amount: 1_000n }));
     events[399] = { id: 'w-0', user: users[7], amount: 1_000n };
     expect(usageBatchLanes(events.map((e) => ({ id: e.id, lane: e.user })))).toBe(1);
@@ -157,9 +161,7 @@ describe('batch usage ingestion', () => {
     expect(await checkLedger(ctx, org.id)).toEqual([]);
   });
   it('answers the events of a lane that failed as unavailable, the other lanes charged, and a resend charges each once', async () => {
-    const { org, users } = await orgWithMembers('batch-lane-fails', 12);
-    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
-    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const { org, users } = await fundedMembers('batch-lane-fails', 12);
     const events = Array.from({ length: 480 }, (_, i) => ({ id: `lf-${i}`, user: users[i % 12], amount: 10_000n }));
     // The lane of the first member's account loses its connection (as a database restart would do).
     const accountOf = new Map<string, string>();
@@ -203,9 +205,7 @@ describe('batch usage ingestion', () => {
   });
 
   it('fails a batch whose every lane failed', async () => {
-    const { org, users } = await orgWithMembers('batch-all-fail', 8);
-    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
-    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const { org, users } = await fundedMembers('batch-all-fail', 8);
     const down: LedgerContext = {
       ...ctx,
       run: async (sql, params) => {
@@ -235,9 +235,7 @@ describe('batch usage ingestion', () => {
   });
 
   it('splits a keyed batch into lanes that each store their answer, so a repeat answers the same and another body is refused', async () => {
-    const { org, users } = await orgWithMembers('batch-key-lanes', 12);
-    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
-    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const { org, users } = await fundedMembers('batch-key-lanes', 12);
     const events = Array.from({ length: 400 }, (_, i) => ({ id: `kl-${i}`, user: i % 50 === 7 ? 'batch-key-lanes-late' : users[i % 12], amount: 10_000n }));
     let calls = 0;
     const counting: LedgerContext = { ...ctx, run: (sql, params) => ((calls += sql.includes('ledger_usage_batch') ? 1 : 0), ctx.run(sql, params)) };
@@ -263,9 +261,7 @@ describe('batch usage ingestion', () => {
   });
 
   it('charges a keyed batch in lanes once when it is sent five times at once, and answers each the same', async () => {
-    const { org, users } = await orgWithMembers('batch-key-race', 12);
-    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
-    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const { org, users } = await fundedMembers('batch-key-race', 12);
     const events = Array.from({ length: 400 }, (_, i) => ({ id: `kr-${i}`, user: users[i % 12], amount: 10_000n }));
     const key = { key: 'api:race', hash: 'h-race' };
     const answers = await Promise.all(Array.from({ length: 5 }, () => recordUsageBatch(ctx, org.id, events, system, key)));
@@ -279,9 +275,7 @@ describe('batch usage ingestion', () => {
   });
 
   it('fails a keyed batch whose lane failed, and its repeat with the key charges the rest once', async () => {
-    const { org, users } = await orgWithMembers('batch-key-fail', 12);
-    await grantCredits(ctx, org.id, { amount: 1_000_000_000n, reason: 'seed' }, system);
-    for (const user of users) await allocateCredits(ctx, org.id, { user, amount: 10_000_000n }, system);
+    const { org, users } = await fundedMembers('batch-key-fail', 12);
     const events = Array.from({ length: 400 }, (_, i) => ({ id: `kf-${i}`, user: users[i % 12], amount: 10_000n }));
     let failed = false;
     const failing: LedgerContext = {

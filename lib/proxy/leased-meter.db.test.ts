@@ -60,6 +60,19 @@ async function openOrg(slug: string): Promise<TestOrg> {
 }
 const leases = (org: TestOrg) => database.db.reservation.findMany({ where: { orgId: org.id, metadata: { path: ['$lease'], equals: true } } });
 
+/**
+ * A proxy with the leased meter and an org with one member `user` who has 3.5 holds of a call of these tests
+ * (max_tokens 7): the first lease takes 1.75 of them, 0.75 staying free once it answers one call.
+ */
+async function memberWithLittle(slug: string, user: string) {
+  const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }) });
+  const org = await openOrg(slug);
+  await createTestMember(database.db, org.id, user);
+  const hold = (await estimatedHold(proxy.ctx, org.id, { model: MODEL, estimate: { messages, max_output_tokens: 7 } })).amount;
+  await grantCredits(proxy.ctx, org.id, { user, amount: (hold * 7n) / 2n, reason: 'Seed' }, system);
+  return { proxy, org, hold };
+}
+
 describe('the leased proxy meter', () => {
   let proxy: TestProxy;
   let org: TestOrg;
@@ -194,14 +207,9 @@ describe('a member with little credit', () => {
 
 describe('a member with little left', () => {
   it('gets the credits their leases hold for no request back before a request that fits what they have left is refused', async () => {
-    const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }) });
-    const org = await openOrg('leased-spare');
-    await createTestMember(database.db, org.id, 'fay');
-    const hold = (await estimatedHold(proxy.ctx, org.id, { model: MODEL, estimate: { messages, max_output_tokens: 7 } })).amount;
-    // 3.5 holds: the first lease takes 1.75 of them and answers one request; the second request does not fit
-    // in the 0.75 left, and a second lease takes one hold; the third finds 0.75 outside the leases, and 0.75
-    // held by the first lease for no request.
-    await grantCredits(proxy.ctx, org.id, { user: 'fay', amount: (hold * 7n) / 2n, reason: 'Seed' }, system);
+    // The second request does not fit in the 0.75 the first lease has left, and a second lease takes one hold;
+    // the third finds 0.75 outside the leases, and 0.75 held by the first lease for no request.
+    const { proxy, org } = await memberWithLittle('leased-spare', 'fay');
     proxy.fake.setLatency(400);
     const answers: Array<Promise<{ charged: bigint; remaining: bigint } | number | undefined>> = [];
     for (let i = 0; i < 3; i++) {
@@ -228,13 +236,8 @@ describe('a member with little left', () => {
 
 describe('a member whose calls run from two leases', () => {
   it('is told what all their leases hold free in x-credits-remaining', async () => {
-    const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(ctx, { journalDir }) });
-    const org = await openOrg('leased-two');
-    await createTestMember(database.db, org.id, 'gil');
-    const hold = (await estimatedHold(proxy.ctx, org.id, { model: MODEL, estimate: { messages, max_output_tokens: 7 } })).amount;
-    // 3.5 holds: the first lease takes 1.75 and answers the first call, 0.75 staying free; the second call
-    // needs a second lease, of one hold.
-    await grantCredits(proxy.ctx, org.id, { user: 'gil', amount: (hold * 7n) / 2n, reason: 'Seed' }, system);
+    // The second call needs a second lease, of one hold.
+    const { proxy, org, hold } = await memberWithLittle('leased-two', 'gil');
     // The first call streams slowly: it holds its part until after the second has its answer.
     proxy.fake.setLatency(0, 100);
     const first = await client(proxy, org, 'gil').chat.completions.create({ model: MODEL, messages, max_tokens: 7, stream: true });
