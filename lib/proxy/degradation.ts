@@ -3,8 +3,9 @@
  * Failing open forwards requests unmetered, up to a cap of credits per end user (priced by the meter from
  * what it knows without the database; a model it cannot price is refused). The most a request can cost is set
  * aside from the cap before it is forwarded and replaced by its price after, so requests at once never pass
- * the cap together. The allowance is per process and per outage, and starts again once the database answers. Every unmetered request is logged twice: appended as a JSON line to a journal file
- * in the data folder (append-only, survives restarts) and as a log line with the stable event name
+ * the cap together. The allowance is per process and per outage, and starts again once the database answers.
+ * Every unmetered request is logged twice: appended as a JSON line to a journal file in the data folder
+ * (append-only, survives restarts) and as a log line with the stable event name
  * `proxy.unmetered_request`. Reconciliation (reconcile.ts, `npm run proxy:reconcile`): each line carries org,
  * end user, model, usage, price and request id, and is charged later as a usage event whose id is the
  * request id, so the ledger charges it once.
@@ -26,6 +27,8 @@ export type UnmeteredEntry = {
   reason: string;
 };
 
+const userKey = (orgId: string, user: string) => `${orgId}\u0000${user}`;
+
 export class UnmeteredGuard {
   private readonly spent = new Map<string, bigint>();
   private ready: Promise<unknown> | null = null;
@@ -41,7 +44,7 @@ export class UnmeteredGuard {
    * never pass the cap together.
    */
   take(orgId: string, user: string, amount: bigint, cap: bigint): boolean {
-    const key = `${orgId}\u0000${user}`;
+    const key = userKey(orgId, user);
     const spent = this.spent.get(key) ?? 0n;
     if (spent + amount > cap) return false;
     this.spent.set(key, spent + amount);
@@ -50,7 +53,7 @@ export class UnmeteredGuard {
 
   /** Gives back what `take` set aside for a request that cost nothing (the upstream failed). */
   giveBack(orgId: string, user: string, amount: bigint): void {
-    this.adjust(`${orgId}\u0000${user}`, -amount);
+    this.adjust(userKey(orgId, user), -amount);
   }
 
   private adjust(key: string, by: bigint): void {
@@ -70,7 +73,7 @@ export class UnmeteredGuard {
    * journal write never fails the request.
    */
   async record(entry: UnmeteredEntry, setAside: bigint): Promise<void> {
-    this.adjust(`${entry.orgId}\u0000${entry.user}`, (entry.price ? BigInt(entry.price) : setAside) - setAside);
+    this.adjust(userKey(entry.orgId, entry.user), (entry.price ? BigInt(entry.price) : setAside) - setAside);
     this.log.warn({ event: 'proxy.unmetered_request', ...entry }, 'request forwarded unmetered: the credit database is unreachable');
     try {
       this.ready ??= mkdir(path.dirname(this.journalFile), { recursive: true });

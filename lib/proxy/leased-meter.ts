@@ -73,6 +73,9 @@ export const defaultLeaseOptions: Omit<LeaseOptions, 'journalDir'> = {
   captureAttempts: 5,
 };
 
+/** The key of a member's leases: the org and the user as the requests name them. */
+const memberKey = (orgId: string, user: string) => `${orgId}\u0000${user}`;
+
 /** After a member could not open a lease (no credits of their own), their requests are held one by one this long. */
 const NO_LEASE_MS = 1_000;
 
@@ -244,7 +247,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
    * them, so concurrent requests never take the same credits.
    */
   async function takeFromLease(orgId: string, user: string, amount: bigint, info: MeterInfo): Promise<Lease | null> {
-    const key = `${orgId}\u0000${user}`;
+    const key = memberKey(orgId, user);
     for (let attempt = 0; attempt < 3; attempt++) {
       const lease = current.get(key);
       if (lease && lease.free >= amount) {
@@ -333,7 +336,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
    * too small for the member's next request can be left with credits while requests it answered still run.)
    */
   async function giveBackFree(orgId: string, user: string): Promise<boolean> {
-    const key = `${orgId}\u0000${user}`;
+    const key = memberKey(orgId, user);
     const spare = [...(leasesOf.get(key) ?? [])].filter((lease) => !lease.released && lease.free > 0n);
     const given = await Promise.all(
       spare.map(async (lease) => {
