@@ -60,6 +60,16 @@ async function openOrg(slug: string): Promise<TestOrg> {
 }
 const leases = (org: TestOrg) => database.db.reservation.findMany({ where: { orgId: org.id, metadata: { path: ['$lease'], equals: true } } });
 
+/** The ledger context with captures of leases lost on the way to the database while `down()` says so. */
+function capturesFailing(ctx: LedgerContext, down: () => boolean): LedgerContext {
+  const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+  return {
+    ...ctx,
+    coalescer: undefined,
+    run: (sql, params) => (String(params[1]).includes('"type":"capture"') && down() ? Promise.reject(lost) : ctx.run(sql, params)),
+  };
+}
+
 /**
  * A proxy with the leased meter and an org with one member `user` who has 3.5 holds of a call of these tests
  * (max_tokens 7): the first lease takes 1.75 of them, 0.75 staying free once it answers one call.
@@ -257,18 +267,13 @@ describe('a member whose calls run from two leases', () => {
 
 describe('captures while the database cannot be reached', () => {
   it('keeps the charges owed and the lease held until a capture gets through, however many attempts fail', async () => {
-    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
     let down = true;
     let attempts = 0;
-    const flaky = (ctx: LedgerContext): LedgerContext => ({
-      ...ctx,
-      coalescer: undefined,
-      run: (sql, params) => {
-        if (!String(params[1]).includes('"type":"capture"')) return ctx.run(sql, params);
+    const flaky = (ctx: LedgerContext) =>
+      capturesFailing(ctx, () => {
         attempts += 1;
-        return down ? Promise.reject(lost) : ctx.run(sql, params);
-      },
-    });
+        return down;
+      });
     const proxy = await startTestProxy(database.db, database.url, {
       meter: (ctx, journalDir) => leasedMeter(flaky(ctx), { journalDir, captureAttempts: 2, captureDelayMs: 10, idleMs: 50 }),
     });
@@ -298,13 +303,8 @@ describe('captures while the database cannot be reached', () => {
 
 describe('a process that stops owing charges', () => {
   it('leaves them to reconcile, which charges each once and then releases its lease', async () => {
-    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
     // Captures never reach the database, as when the process dies first.
-    const failing = (ctx: LedgerContext): LedgerContext => ({
-      ...ctx,
-      coalescer: undefined,
-      run: (sql, params) => (String(params[1]).includes('"type":"capture"') ? Promise.reject(lost) : ctx.run(sql, params)),
-    });
+    const failing = (ctx: LedgerContext) => capturesFailing(ctx, () => true);
     const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(failing(ctx), { journalDir, captureAttempts: 1 }) });
     const stopped = await openOrg('leased-stopped');
     await createTestMember(database.db, stopped.id, 'eve');
