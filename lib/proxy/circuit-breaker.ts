@@ -3,9 +3,9 @@
  * more than `errorRate.threshold` of the last `errorRate.size` calls failed, answers at once while open, lets
  * one probe through after `halfOpenAfterMs`, and closes when the probe succeeds. A failure is a network error,
  * a timeout or a 5xx answer; a 4xx is the caller's mistake and counts as a success, and a call its caller gave
- * up on (CallerAbortError: the client went away) is not judged at all. Only the part of a call
- * up to the upstream's response headers is judged (a stream that breaks later is reported in metrics, not
- * here). States are exported to the metrics gauge. Breakers are per process.
+ * up on (CallerAbortError: the client went away) is not judged at all. Only the part of a call up to the
+ * upstream's response headers is judged (a stream that breaks later is reported in metrics, not here). States
+ * are exported to the metrics gauge. Breakers are per process.
  */
 import {
   circuitBreaker,
