@@ -205,6 +205,7 @@ async function usageOp(
   event: UsageEventInput,
   actor: Actor,
   request?: RequestInfo,
+  pricedFacts?: UsageFacts,
 ): Promise<UsageOp> {
   const member = await resolveMember(ctx, orgId, event.user);
   const now = ctx.now?.() ?? new Date();
@@ -221,13 +222,16 @@ async function usageOp(
     occurred_at: occurredAt,
     // For an amount event: user, amount, timestamp and metadata, as always; a model event adds its usage.
     request_hash: requestHash({ ...content, metadata: event.metadata }),
-    metadata: withUsageFacts(event.metadata, { ...requestFacts(actor, { ...callFactsOf(event), ...request }), ...priced?.facts }),
+    metadata: withUsageFacts(event.metadata, { ...requestFacts(actor, { ...callFactsOf(event), ...request }), ...(priced?.facts ?? pricedFacts) }),
     ...(await poolFallback(ctx, orgId, member)),
     ...opActor(actor),
   };
 }
 
-/** One usage event, charged at once; a repeated event id is charged once. */
+/**
+ * One usage event, charged at once; a repeated event id is charged once. `pricedFacts`: for an amount that was
+ * priced from usage elsewhere (the proxy's quote), the model, tokens and price versions its record names.
+ */
 export async function recordUsage(
   ctx: LedgerContext,
   orgId: string,
@@ -235,8 +239,9 @@ export async function recordUsage(
   actor: Actor,
   idempotency?: Idempotency,
   request?: RequestInfo,
+  pricedFacts?: UsageFacts,
 ): Promise<UsageResultDto> {
-  const op = await usageOp(ctx, orgId, event, actor, request);
+  const op = await usageOp(ctx, orgId, event, actor, request, pricedFacts);
   if (idempotency) Object.assign(op, { idempotency_key: idempotency.key, idempotency_hash: idempotency.hash });
   const result = await runOp(ctx, orgId, op, op.account_id);
   if (!result.ok) throw toAppError(result);

@@ -302,31 +302,48 @@ describe('captures while the database cannot be reached', () => {
 });
 
 describe('a process that stops owing charges', () => {
-  it('leaves them to reconcile, which charges each once and then releases its lease', async () => {
+  /** Three calls answered from a lease whose captures never reach the database; then the process is gone. */
+  async function stoppedOwing(slug: string, user: string) {
     // Captures never reach the database, as when the process dies first.
     const failing = (ctx: LedgerContext) => capturesFailing(ctx, () => true);
     const proxy = await startTestProxy(database.db, database.url, { meter: (ctx, journalDir) => leasedMeter(failing(ctx), { journalDir, captureAttempts: 1 }) });
-    const stopped = await openOrg('leased-stopped');
-    await createTestMember(database.db, stopped.id, 'eve');
-    await grantCredits(proxy.ctx, stopped.id, { user: 'eve', amount: 100_000_000n, reason: 'Seed' }, system);
-    const before = await balance(proxy, stopped, 'eve');
+    const org = await openOrg(slug);
+    await createTestMember(database.db, org.id, user);
+    await grantCredits(proxy.ctx, org.id, { user, amount: 100_000_000n, reason: 'Seed' }, system);
+    const before = await balance(proxy, org, user);
     const answers = await Promise.all(
-      Array.from({ length: 3 }, () => client(proxy, stopped, 'eve').chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse()),
+      Array.from({ length: 3 }, () => client(proxy, org, user).chat.completions.create({ model: MODEL, messages, max_tokens: 7 }).withResponse()),
     );
     await settlementsDone();
-    expect((await balance(proxy, stopped, 'eve')).total).toBe(before.total);
-    expect(await leases(stopped)).toHaveLength(1);
-
+    expect((await balance(proxy, org, user)).total).toBe(before.total);
+    expect(await leases(org)).toHaveLength(1);
     // The files as a stopped process leaves them (its process id no longer runs).
     const dir = proxy.deps.settlements.dir;
     for (const name of readdirSync(dir)) renameSync(path.join(dir, name), path.join(dir, name.replace(/^\d+-/, '999999999-')));
-    const meter = leasedMeter(proxy.ctx);
-    expect(await reconcileSettlementDir(meter, dir)).toMatchObject({ settled: 3, leasesReleased: 1, refused: [], failed: [] });
     const spent = answers.reduce((a, r) => a + parseCredits(r.response.headers.get('x-credits-charged')!), 0n);
-    expect(await balance(proxy, stopped, 'eve')).toEqual({ available: before.available - spent, reserved: 0n, total: before.total - spent });
-    expect(await database.db.usageRecord.count({ where: { orgId: stopped.id } })).toBe(3);
+    return { proxy, org, dir, before, spent };
+  }
+
+  it('leaves them to reconcile, which charges each once and then releases its lease', async () => {
+    const { proxy, org, dir, before, spent } = await stoppedOwing('leased-stopped', 'eve');
+    expect(await reconcileSettlementDir(leasedMeter(proxy.ctx), dir)).toMatchObject({ settled: 3, leasesReleased: 1, refused: [], failed: [] });
+    expect(await balance(proxy, org, 'eve')).toEqual({ available: before.available - spent, reserved: 0n, total: before.total - spent });
+    expect(await database.db.usageRecord.count({ where: { orgId: org.id } })).toBe(3);
     expect(readdirSync(dir)).toEqual([]);
-    expect(await checkLedger(proxy.ctx, stopped.id)).toEqual([]);
+    expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);
+    await proxy.close();
+  });
+
+  it('charges them as usage events of the member when the lease expired before reconcile ran', async () => {
+    const { proxy, org, dir, before, spent } = await stoppedOwing('leased-expired', 'kim');
+    await database.db.reservation.updateMany({ where: { orgId: org.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect(await reconcileSettlementDir(leasedMeter(proxy.ctx), dir)).toMatchObject({ settled: 3, leasesReleased: 1, refused: [], failed: [] });
+    expect(await balance(proxy, org, 'kim')).toEqual({ available: before.available - spent, reserved: 0n, total: before.total - spent });
+    const records = await database.db.usageRecord.findMany({ where: { orgId: org.id } });
+    expect(records).toHaveLength(3);
+    expect(records.every((r) => r.model === MODEL && r.usageEventId !== null && r.outputTokens > 0n)).toBe(true);
+    expect(await database.db.reservation.findMany({ where: { orgId: org.id }, select: { status: true } })).toEqual([{ status: 'expired' }]);
+    expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);
     await proxy.close();
   });
 });

@@ -30,11 +30,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../auth/actor.ts';
-import { AppError, isAppError, validationError } from '../http/errors.ts';
+import { AppError, isAppError, validationError, type ErrorCode } from '../http/errors.ts';
 import { logger } from '../http/logger.ts';
+import { parseCredits } from '../money/credits.ts';
 import type { LedgerContext } from '../ledger/context.ts';
 import { captureLease, openLease, type LeaseCharge } from '../ledger/leases.ts';
-import { pricedUsageFacts, releaseReservation, reserveInputSchema } from '../ledger/metering.ts';
+import { pricedUsageFacts, recordUsage, releaseReservation, reserveInputSchema } from '../ledger/metering.ts';
 import { estimatedHold, pricedUsage, requestFacts } from '../ledger/model-inputs.ts';
 import type { UsageFacts } from '../usage/carrier.ts';
 import { endedRequestFacts, type MeteredUsage, type MeterHold, type MeterInfo, type MeterQuote, type MeterRequest, type MeterSettlement, type ProxyMeter } from './meter.ts';
@@ -370,6 +371,29 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
     }
   }
 
+  /**
+   * Charges a request answered from a lease that ended before the request was captured (it expired while its
+   * process was down, say): as a usage event of the lease's member, whose id is the charge's, so it is charged
+   * once however often reconcile runs; within what the member has, like any event. (A charge captured before
+   * is answered as a duplicate by the capture itself, so it never gets here.)
+   */
+  async function chargeWithoutLease(orgId: string, leaseId: string, chargeId: string, priced: { amount: bigint; facts: UsageFacts }, info: MeterInfo, ended: unknown): Promise<MeterSettlement> {
+    const lease = await ctx.db.reservation.findFirst({ where: { id: leaseId, orgId }, select: { membershipId: true } });
+    const member = lease?.membershipId ? await ctx.db.membership.findUnique({ where: { id: lease.membershipId }, select: { userId: true } }) : null;
+    if (!member) throw ended;
+    const charged = await recordUsage(
+      ctx,
+      orgId,
+      { id: `lease-charge:${chargeId}`, user: member.userId, amount: priced.amount, metadata: { endpoint: info.endpoint, lease_id: leaseId } },
+      actor(info),
+      undefined,
+      endedRequestFacts(info, 'ok'),
+      priced.facts,
+    );
+    if (charged.status === 'rejected') throw new AppError(charged.error.code as ErrorCode, charged.error.message);
+    return { charged: parseCredits(charged.charged), remaining: charged.balance ? parseCredits(charged.balance.available) : 0n };
+  }
+
   /** What a request's usage record says beyond its usage, as the priced meter's commits and releases say it. */
   const factsOf = (info: MeterInfo, status: 'ok' | 'error'): UsageFacts => requestFacts(actor(info), endedRequestFacts(info, status));
 
@@ -464,14 +488,20 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       const priced = quote
         ? { amount: quote.charged, facts: pricedUsageFacts(input.usage!, quotedTerms(quote.terms)) }
         : await pricedUsage(ctx, orgId, input.usage!);
-      const captured = await captureLease(
-        ctx,
-        orgId,
-        leaseId,
-        null,
-        [{ id: chargeId, amount: priced.amount, facts: { ...factsOf(info, 'ok'), ...priced.facts }, metadata: { endpoint: info.endpoint }, actor: actor(info) }],
-        system,
-      );
+      let captured: Awaited<ReturnType<typeof captureLease>>;
+      try {
+        captured = await captureLease(
+          ctx,
+          orgId,
+          leaseId,
+          null,
+          [{ id: chargeId, amount: priced.amount, facts: { ...factsOf(info, 'ok'), ...priced.facts }, metadata: { endpoint: info.endpoint }, actor: actor(info) }],
+          system,
+        );
+      } catch (err) {
+        if (!(isAppError(err) && (err.code === 'reservation_expired' || err.code === 'reservation_already_released'))) throw err;
+        return chargeWithoutLease(orgId, leaseId, chargeId, priced, info, err);
+      }
       const [outcome] = captured.charges;
       if (!outcome.ok) throw outcome.error;
       return { charged: outcome.charged, remaining: captured.available };

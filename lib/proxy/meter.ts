@@ -91,8 +91,8 @@ export type ProxyMeter = {
   priceOffline?(orgId: string, usage: MeteredUsage): bigint | null;
   /**
    * Charges a request answered from a lease, as journaled by a process that may have stopped (its part
-   * `chargeId` of lease `leaseId`): exactly the quote's charge when one is given, else priced now. Charges
-   * nothing twice. Present on meters that lease.
+   * `chargeId` of lease `leaseId`): exactly the quote's charge when one is given, else priced now; from a lease
+   * that ended first, as a usage event of its member. Charges nothing twice. Present on meters that lease.
    */
   settleLeased?(orgId: string, leaseId: string, chargeId: string, usage: MeteredUsage, info: MeterInfo, quote?: Pick<MeterQuote, 'charged' | 'terms'>): Promise<MeterSettlement>;
   /** Releases a lease a stopped process held (its requests charged first); a lease already gone is fine. */

@@ -1,9 +1,10 @@
 /**
  * Committing the settlements a proxy process journaled and may not have committed (settlement-journal.ts):
  * each line is settled again through the meter with its usage and, when the answer named one, its quoted
- * charge (a request answered from a lease is captured from that lease). A settlement already committed
- * returns its first result (a commit with the same body is idempotent per reservation, a capture per
- * request), so every line can be replayed safely. A refusal (the hold expired or was released) is reported,
+ * charge (a request answered from a lease is captured from that lease; from a lease that ended first, it is
+ * charged as a usage event of the lease's member). A settlement already committed returns its first result (a
+ * commit with the same body is idempotent per reservation, a capture per request), so every line can be
+ * replayed safely. A refusal (a hold of its own expired or was released, the member cannot pay) is reported,
  * not retried; any other failure leaves the file for the next run. Once every settlement is replayed, the
  * leases the stopped processes held are released.
  *
