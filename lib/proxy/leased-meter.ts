@@ -34,7 +34,7 @@ import { AppError, isAppError, validationError, type ErrorCode } from '../http/e
 import { logger } from '../http/logger.ts';
 import { parseCredits } from '../money/credits.ts';
 import type { LedgerContext } from '../ledger/context.ts';
-import { captureLease, openLease, type LeaseCharge } from '../ledger/leases.ts';
+import { captureLease, openLease, type Capture, type LeaseCharge } from '../ledger/leases.ts';
 import { pricedUsageFacts, recordUsage, releaseReservation, reserveInputSchema } from '../ledger/metering.ts';
 import { estimatedHold, pricedUsage, requestFacts } from '../ledger/model-inputs.ts';
 import type { UsageFacts } from '../usage/carrier.ts';
@@ -488,7 +488,7 @@ export function leasedMeter(ctx: LedgerContext, options: Partial<LeaseOptions> =
       const priced = quote
         ? { amount: quote.charged, facts: pricedUsageFacts(input.usage!, quotedTerms(quote.terms)) }
         : await pricedUsage(ctx, orgId, input.usage!);
-      let captured: Awaited<ReturnType<typeof captureLease>>;
+      let captured: Capture;
       try {
         captured = await captureLease(
           ctx,
