@@ -276,6 +276,8 @@ async function forwardUnmetered(call: Call, settings: ProxySettings, reason: str
   if (!d.unmetered.take(orgId, request.user, most, settings.failOpenUserCap)) {
     throw unavailable('The credit service is unavailable and this user has used the allowance for unmetered requests');
   }
+  // A request that cost nothing (the upstream failed) gives what was set aside back.
+  const giveBack = () => d.unmetered.giveBack(orgId, request.user, most);
   const record = (usage: MeteredUsage | null) => {
     const price = usage ? priceOffline(orgId, usage) : null;
     return d.unmetered.record(
@@ -297,11 +299,11 @@ async function forwardUnmetered(call: Call, settings: ProxySettings, reason: str
   try {
     result = await send(call);
   } catch (err) {
-    d.unmetered.giveBack(orgId, request.user, most);
+    giveBack();
     throw err;
   }
   if (result.kind === 'upstream_error') {
-    d.unmetered.giveBack(orgId, request.user, most);
+    giveBack();
     return upstreamErrorResponse(result);
   }
   if (result.kind === 'json') {
@@ -310,11 +312,7 @@ async function forwardUnmetered(call: Call, settings: ProxySettings, reason: str
     headers.set('x-credits-unmetered', 'true');
     return new Response(result.text, { status: result.status, headers });
   }
-  track(
-    result.end.then((end) =>
-      end.kind === 'completed' || end.kind === 'client_aborted' ? record(streamConsumption(call, end)) : d.unmetered.giveBack(orgId, request.user, most),
-    ),
-  );
+  track(result.end.then((end) => (end.kind === 'completed' || end.kind === 'client_aborted' ? record(streamConsumption(call, end)) : giveBack())));
   const headers = new Headers(result.headers);
   headers.set('x-credits-unmetered', 'true');
   return new Response(result.body, { status: result.status, headers });

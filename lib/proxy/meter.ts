@@ -5,6 +5,7 @@
  * production meter prices tokens with the price catalog through the ledger's priced reservations and
  * commits; tests use a fixed-rate meter over the same ledger (testing/fixed-rate-meter.ts).
  */
+import type { RequestInfo } from '../usage/carrier.ts';
 
 export type ProxyEndpoint = 'chat.completions' | 'completions' | 'embeddings';
 
@@ -32,7 +33,7 @@ export type MeteredUsage = {
 export type MeterInfo = { apiKeyId: string; requestId: string; endpoint: ProxyEndpoint; latencyMs?: number; clientLeft?: boolean };
 
 /** What the usage record of a request that ended says of it: its id, status and latency. */
-export function endedRequestFacts(info: MeterInfo, status: 'ok' | 'error'): { request_id: string; status: 'ok' | 'error' | 'cancelled'; latency_ms?: number } {
+export function endedRequestFacts(info: MeterInfo, status: 'ok' | 'error'): RequestInfo {
   return {
     request_id: info.requestId,
     status: status === 'ok' && info.clientLeft ? 'cancelled' : status,
