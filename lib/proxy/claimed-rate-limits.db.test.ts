@@ -61,6 +61,24 @@ describe('requests per minute from claimed capacity', () => {
     expect(await counted()).toBe(160);
   });
 
+  it('claims the next share before the current one runs out, so requests do not wait for the database', async () => {
+    // Within one minute of the database (a new minute starts with a claim of its own).
+    if (new Date().getSeconds() >= 57) await new Promise((r) => setTimeout(r, 4_000));
+    let statements = 0;
+    const run = pgRunner(pool);
+    const limiter = new ClaimedRateLimiter((sql, params) => (statements++, run(sql, params)));
+    limiters.push(limiter);
+    const s = subject();
+    // Claims of ten requests; the next is claimed once fewer than two are left.
+    const limits = { ...unlimited, keyRequestsPerMinute: 160 };
+    const counted = async () => Number((await pool.query('SELECT coalesce(sum(count), 0) AS n FROM proxy_rate_windows WHERE bucket = $1', [`key:${s.apiKeyId}:rpm`])).rows[0].n);
+    for (let i = 0; i < 9; i++) await limiter.admit(limits, s, 1);
+    await expect.poll(counted).toBe(20);
+    const before = statements;
+    for (let i = 0; i < 9; i++) await limiter.admit(limits, s, 1);
+    expect(statements).toBe(before);
+  });
+
   it('claims for many users at once together, each exactly', async () => {
     const limiter = instance();
     const orgId = randomUUID();
@@ -131,6 +149,21 @@ describe('concurrent requests from claimed slots', () => {
     // All of its slots go back when it stops.
     await b.close();
     expect(await slotsHeld(`key:${s.apiKeyId}:concurrent`)).toBe(0);
+  });
+
+  it('claims slots before they run out, keeps a spare while the bucket is in use, and gives it back once idle', async () => {
+    const limiter = instance(60, { tickMs: 50, spareIdleMs: 2_000 });
+    const s = subject();
+    // Claims of 64 slots, a spare of 16; more are claimed once fewer than 8 are free.
+    const limits = { ...unlimited, keyConcurrentRequests: 1000 };
+    const bucket = `key:${s.apiKeyId}:concurrent`;
+    const held = await Promise.all(Array.from({ length: 57 }, () => limiter.admit(limits, s, 0)));
+    await expect.poll(() => slotsHeld(bucket)).toBeGreaterThan(64);
+    await Promise.all(held.map((h) => limiter.finish(h, 0)));
+    // The peak past, the spare stays for the next requests...
+    await expect.poll(() => slotsHeld(bucket)).toBe(16);
+    // ...and goes back when no request used the bucket for a while.
+    await expect.poll(() => slotsHeld(bucket), { timeout: 5_000 }).toBe(0);
   });
 
   it("renews the slots it holds, and a stopped instance's slots lapse with their lease", async () => {
