@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getMetrics } from '../metrics/registry.ts';
-import { CircuitOpenError, UpstreamBreakers } from './circuit-breaker.ts';
+import { CallerAbortError, CircuitOpenError, UpstreamBreakers } from './circuit-breaker.ts';
 import { startFakeUpstream, type FakeUpstream } from './testing/fake-upstream.ts';
 
 let upstream: FakeUpstream;
@@ -32,6 +32,24 @@ describe('UpstreamBreakers', () => {
     expect((await breakers.run('a', call)).status).toBe(200);
     expect(breakers.state('a')).toBe('closed');
     expect(await gauge('a')).toBe(0);
+  });
+
+  it('does not judge a call its caller gave up on, and a probe given up on leaves the circuit open', async () => {
+    const breakers = new UpstreamBreakers({ consecutiveFailures: 2, errorRate: { threshold: 0.9, size: 100, minimumCalls: 100 }, halfOpenAfterMs: 100 });
+    const abandoned = () => Promise.reject(new CallerAbortError('the client went away'));
+    for (let i = 0; i < 3; i++) await expect(breakers.run('c', abandoned)).rejects.toBeInstanceOf(CallerAbortError);
+    expect(breakers.state('c')).toBe('closed');
+    upstream.fail({ kind: 'status', status: 503 });
+    for (let i = 0; i < 2; i++) await breakers.run('c', call);
+    expect(breakers.state('c')).toBe('open');
+    upstream.recover();
+    await sleep(150);
+    await expect(breakers.run('c', abandoned)).rejects.toBeInstanceOf(CallerAbortError);
+    expect(breakers.state('c')).toBe('open');
+    await expect(breakers.run('c', call)).rejects.toBeInstanceOf(CircuitOpenError);
+    await sleep(150);
+    expect((await breakers.run('c', call)).status).toBe(200);
+    expect(breakers.state('c')).toBe('closed');
   });
 
   it('opens on the error rate, counts network errors, and ignores 4xx', async () => {

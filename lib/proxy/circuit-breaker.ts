@@ -4,7 +4,9 @@
  * one probe through after `halfOpenAfterMs`, and closes when the probe succeeds. A failure is a network error,
  * a timeout or a 5xx answer; a 4xx is the caller's mistake and counts as a success, and a call its caller gave
  * up on (CallerAbortError: the client went away) is not judged at all. Only the part of a call up to the
- * upstream's response headers is judged (a stream that breaks later is reported in metrics, not here). States
+ * upstream's response headers is judged (a stream that breaks later is reported in metrics, not here). A
+ * half-open probe its caller gave up on proves nothing either, so the circuit opens again for another
+ * cool-down (cockatiel would close it on an error its policy does not handle). States
  * are exported to the metrics gauge. Breakers are per process.
  */
 import {
@@ -90,7 +92,8 @@ export class UpstreamBreakers {
     let policy = this.policies.get(upstream);
     if (!policy) {
       const { consecutiveFailures, errorRate, halfOpenAfterMs } = this.options;
-      policy = circuitBreaker(handleWhen((err) => !(err instanceof CallerAbortError)).orWhenResult(isServerError), {
+      const judged = (err: Error) => !(err instanceof CallerAbortError) || this.policies.get(upstream)?.state === CircuitState.HalfOpen;
+      policy = circuitBreaker(handleWhen(judged).orWhenResult(isServerError), {
         halfOpenAfter: halfOpenAfterMs,
         breaker: new EitherBreaker([
           new ConsecutiveBreaker(consecutiveFailures),
