@@ -10,10 +10,12 @@
  * answers cannot hide queueing) at each rate for a bounded time: directly to the upstream and through the
  * proxy, non-streaming and streaming (time to the last byte), and through a bare relay in the proxy's process
  * (one more HTTP hop and nothing else: the floor on this machine). Latency is measured from the moment each
- * request was due. Prints p50 and p99 per case, what the proxy added to the direct call, and what it added to
- * the bare relay (its own cost).
+ * request was due. Each case runs in rounds, the three targets in turn in each round, so that a pause of the
+ * machine weighs on all of them alike. Prints p50 and p99 per case over its rounds together (and the proxy's
+ * p99 in each round), what the proxy added to the direct call, and what it added to the bare relay (its own
+ * cost).
  *
- *   tsx scripts/bench-proxy.ts [--seconds 3] [--rates 100,500]
+ *   tsx scripts/bench-proxy.ts [--seconds 3] [--rounds 3] [--rates 100,500]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +30,7 @@ const argValue = (name: string, fallback: string) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Math.min(5, Number(argValue('seconds', '3')));
+const ROUNDS = Math.max(1, Number(argValue('rounds', '3')));
 const RATES = argValue('rates', '100,500').split(',').map(Number);
 const USERS = 50;
 
@@ -55,8 +58,16 @@ async function openLoop(rate: number, seconds: number, send: (i: number) => Prom
     );
   }
   await Promise.all(calls);
-  latencies.sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, count: total };
+  return { latencies, errors, count: total };
+}
+
+type Run = Awaited<ReturnType<typeof openLoop>>;
+
+/** p50 and p99 over the runs' latencies together, and the p99 of each run. */
+function summarize(runs: Run[]) {
+  const pooled = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const p99s = runs.map((r) => percentile([...r.latencies].sort((a, b) => a - b), 99));
+  return { p50: percentile(pooled, 50), p99: percentile(pooled, 99), p99s, errors: runs.reduce((n, r) => n + r.errors, 0), count: runs.reduce((n, r) => n + r.count, 0) };
 }
 
 /** The JSON line a child process prints once it listens. */
@@ -139,10 +150,15 @@ async function main() {
     const rows: string[][] = [];
     for (const rate of RATES) {
       for (const stream of [false, true]) {
-        const direct = await openLoop(rate, SECONDS, (i) => targets.direct(i, stream));
-        const relayed = await openLoop(rate, SECONDS, (i) => targets.relay(i, stream));
-        const proxied = await openLoop(rate, SECONDS, (i) => targets.proxy(i, stream));
-        await settle();
+        // Rounds of the three in turn, so that a pause of the machine in one round weighs on all three alike.
+        const runs = { direct: [] as Run[], relay: [] as Run[], proxy: [] as Run[] };
+        for (let round = 0; round < ROUNDS; round++) {
+          runs.direct.push(await openLoop(rate, SECONDS, (i) => targets.direct(i, stream)));
+          runs.relay.push(await openLoop(rate, SECONDS, (i) => targets.relay(i, stream)));
+          runs.proxy.push(await openLoop(rate, SECONDS, (i) => targets.proxy(i, stream)));
+          await settle();
+        }
+        const [direct, relayed, proxied] = [summarize(runs.direct), summarize(runs.relay), summarize(runs.proxy)];
         const ms = (v: number) => v.toFixed(2);
         rows.push([
           `${rate}/s`,
@@ -152,14 +168,15 @@ async function main() {
           `${ms(proxied.p50)} / ${ms(proxied.p99)}`,
           `${ms(proxied.p50 - direct.p50)} / ${ms(proxied.p99 - direct.p99)}`,
           `${ms(proxied.p50 - relayed.p50)} / ${ms(proxied.p99 - relayed.p99)}`,
+          proxied.p99s.map(ms).join(', '),
           `${direct.errors + relayed.errors + proxied.errors}/${direct.count + relayed.count + proxied.count}`,
         ]);
       }
     }
-    const header = ['rate', 'kind', 'direct p50/p99', 'relay p50/p99', 'proxy p50/p99', 'added to direct', 'added to relay', 'errors'];
+    const header = ['rate', 'kind', 'direct p50/p99', 'relay p50/p99', 'proxy p50/p99', 'added to direct', 'added to relay', 'proxy p99 by round', 'errors'];
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
     const line = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c])).join('  ');
-    console.log(`\nLatency in ms, ${SECONDS} s per case, open-loop, loopback only\n`);
+    console.log(`\nLatency in ms, ${ROUNDS} rounds of ${SECONDS} s per case, open-loop, loopback only\n`);
     console.log(line(header));
     for (const row of rows) console.log(line(row));
   } finally {
