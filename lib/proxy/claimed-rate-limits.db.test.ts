@@ -79,6 +79,26 @@ describe('requests per minute from claimed capacity', () => {
     expect(statements).toBe(before);
   });
 
+  it('does not claim ahead again for a while once the database had nothing more to give', async () => {
+    if (new Date().getSeconds() >= 57) await new Promise((r) => setTimeout(r, 4_000));
+    let statements = 0;
+    let answered = 0;
+    const run = pgRunner(pool);
+    const limiter = new ClaimedRateLimiter((sql, params) => (statements++, run(sql, params).finally(() => answered++)));
+    limiters.push(limiter);
+    const s = subject();
+    // Claims of forty requests, the next claimed once fewer than ten are left; other instances have taken all
+    // but forty of this minute.
+    const limits = { ...unlimited, keyRequestsPerMinute: 640 };
+    await pool.query("INSERT INTO proxy_rate_windows (bucket, window_start, count) VALUES ($1, date_trunc('minute', clock_timestamp()), 600)", [`key:${s.apiKeyId}:rpm`]);
+    for (let i = 0; i < 31; i++) await limiter.admit(limits, s, 1);
+    // The claim ahead after the 31st gets nothing: the next requests are admitted from what is left without it.
+    await expect.poll(() => answered).toBe(2);
+    for (let i = 0; i < 9; i++) { await limiter.admit(limits, s, 1); console.log('DBG', i, statements, JSON.stringify([...(limiter as any).windows.values()])); }
+    expect(statements).toBe(2);
+    await expect(limiter.admit(limits, s, 1)).rejects.toMatchObject({ code: 'rate_limited' });
+  });
+
   it('claims for many users at once together, each exactly', async () => {
     const limiter = instance();
     const orgId = randomUUID();

@@ -74,6 +74,8 @@ export class ClaimedRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, WindowShare>();
   private readonly slots = new Map<string, SlotShare>();
   private readonly claiming = new Map<string, Promise<void>>();
+  /** Buckets not to claim ahead for until then: their last claim ahead was refused or failed. */
+  private readonly aheadPausedUntil = new Map<string, number>();
   private readonly claims: StatementBatcher<ClaimCall, ClaimResult>;
   /** Slots of shares whose limit changed, to give back. */
   private retired: string[] = [];
@@ -149,26 +151,40 @@ export class ClaimedRateLimiter implements RateLimiter {
     return Math.floor(this.slotClaim(limit) / 4);
   }
 
-  /** Starts the claim of the buckets running low after a request took from them, unless under way already. */
+  /**
+   * Starts the claim of the buckets running low after a request took from them, unless under way already or
+   * given nothing (or failed) less than a tick ago: near a limit, or while the database cannot be reached,
+   * requests would otherwise each send a claim ahead.
+   */
   private claimAhead(windows: Bucket[], slots: { name: string; limit: number }[]): void {
+    const now = Date.now();
+    const may = (name: string) => !this.claiming.has(name) && (this.aheadPausedUntil.get(name) ?? 0) <= now;
     const low = windows.filter((w) => {
       const reserve = this.windowReserve(w.limit);
-      return reserve > 0 && this.windows.get(w.name)!.left < Math.max(w.amount, reserve) && !this.claiming.has(w.name);
+      return reserve > 0 && this.windows.get(w.name)!.left < Math.max(w.amount, reserve) && may(w.name);
     });
     const lowSlots = slots.filter((s) => {
       const share = this.slots.get(s.name)!;
-      return share.ids.length - share.inUse < this.slotReserve(s.limit) / 2 && !this.claiming.has(s.name);
+      return share.ids.length - share.inUse < this.slotReserve(s.limit) / 2 && may(s.name);
     });
     if (low.length === 0 && lowSlots.length === 0) return;
     // Nothing is needed now: a claim that the database refuses, or that fails, leaves the shares as they are,
     // and the request that finds one short claims again and is answered by that.
+    const pause = (names: string[]) => {
+      for (const name of names) this.aheadPausedUntil.set(name, Date.now() + this.options.tickMs);
+    };
     this.claim(
       low.map((w) => ({ ...w, amount: 0 })),
       lowSlots,
-      Date.now(),
-    ).catch((err: unknown) => {
-      if (!(isAppError(err) && err.code === 'rate_limited')) logger.warn({ err, event: 'proxy.rate_limit_claim_ahead_failed' }, 'could not claim rate-limit capacity ahead');
-    });
+      now,
+    ).then(
+      // A window with nothing left this minute is granted nothing rather than refused.
+      (granted) => pause(low.filter((w) => !granted[w.name]).map((w) => w.name)),
+      (err: unknown) => {
+        pause([...low, ...lowSlots].map((b) => b.name));
+        if (!(isAppError(err) && err.code === 'rate_limited')) logger.warn({ err, event: 'proxy.rate_limit_claim_ahead_failed' }, 'could not claim rate-limit capacity ahead');
+      },
+    );
   }
 
   async finish(admission: Admission, usedTokens: number): Promise<void> {
@@ -237,7 +253,8 @@ export class ClaimedRateLimiter implements RateLimiter {
     };
   }
 
-  private claim(windows: Bucket[], slots: { name: string; limit: number }[], now: number): Promise<void> {
+  /** Claims for the buckets; resolves to what the database granted each window bucket. */
+  private claim(windows: Bucket[], slots: { name: string; limit: number }[], now: number): Promise<Record<string, number>> {
     const claimed = this.claimOnce(windows, slots, now);
     const names = [...windows, ...slots].map((b) => b.name);
     const settled = claimed.then(
@@ -250,7 +267,7 @@ export class ClaimedRateLimiter implements RateLimiter {
     });
   }
 
-  private async claimOnce(windows: Bucket[], slots: { name: string; limit: number }[], now: number): Promise<void> {
+  private async claimOnce(windows: Bucket[], slots: { name: string; limit: number }[], now: number): Promise<Record<string, number>> {
     // A share of another minute or limit is dropped, but what it owes (left below zero) is claimed too.
     const owed = (w: Bucket) => {
       const share = this.windows.get(w.name);
@@ -292,6 +309,7 @@ export class ClaimedRateLimiter implements RateLimiter {
         this.slots.set(s.name, { limit: s.limit, ids, inUse: share?.inUse ?? 0, peak: share?.inUse ?? 0, usedAt: now });
       }
     }
+    return Object.fromEntries(windows.map((w) => [w.name, Number(result.grants[w.name] ?? 0)]));
   }
 
   /**
@@ -310,6 +328,7 @@ export class ClaimedRateLimiter implements RateLimiter {
       if (share.ids.length === 0) this.slots.delete(name);
     }
     for (const [name, share] of this.windows) if (share.validUntil <= now && share.left >= 0) this.windows.delete(name);
+    for (const [name, until] of this.aheadPausedUntil) if (until <= now) this.aheadPausedUntil.delete(name);
     await this.giveBack(unneeded);
     if (now - this.lastRenewal >= (this.leaseSeconds * 1000) / 3) {
       this.lastRenewal = now;
