@@ -74,7 +74,7 @@ export class ClaimedRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, WindowShare>();
   private readonly slots = new Map<string, SlotShare>();
   private readonly claiming = new Map<string, Promise<void>>();
-  /** Buckets not to claim ahead for until then: their last claim ahead was refused or failed. */
+  /** Buckets not to claim ahead for until then: their last claim ahead got nothing or failed. */
   private readonly aheadPausedUntil = new Map<string, number>();
   private readonly claims: StatementBatcher<ClaimCall, ClaimResult>;
   /** Slots of shares whose limit changed, to give back. */
@@ -314,7 +314,8 @@ export class ClaimedRateLimiter implements RateLimiter {
 
   /**
    * Gives back the slots a bucket held beyond what it used at most since the last tick and its spare (all of
-   * them when unused and idle), renews the leases of the rest every third of the lease, and forgets minutes that have ended.
+   * them when unused and idle), renews the leases of the rest every third of the lease, and forgets minutes
+   * that have ended.
    */
   private async tick(): Promise<void> {
     const now = Date.now();
@@ -322,8 +323,7 @@ export class ClaimedRateLimiter implements RateLimiter {
     for (const [name, share] of this.slots) {
       const used = Math.max(share.inUse, share.peak);
       const spare = now - share.usedAt < this.options.spareIdleMs ? this.slotReserve(share.limit) : 0;
-      const keep = used === 0 && spare === 0 ? 0 : used + spare;
-      if (share.ids.length > keep) unneeded.push(...share.ids.splice(keep));
+      if (share.ids.length > used + spare) unneeded.push(...share.ids.splice(used + spare));
       share.peak = share.inUse;
       if (share.ids.length === 0) this.slots.delete(name);
     }
