@@ -17,6 +17,15 @@ describe('SseObserver', () => {
     expect(o.estimatedOutputTokens).toBe(4);
   });
 
+  it("keeps the unfinished part of an event whole after the chunk it came in is overwritten", () => {
+    const o = new SseObserver(false);
+    const text = event({ choices: [{ delta: { content: 'hello' } }] });
+    const first = Buffer.from(text.slice(0, 20));
+    expect(o.push(first).length).toBe(0);
+    first.fill(0);
+    expect(dec.decode(o.push(Buffer.from(text.slice(20))))).toBe(text);
+  });
+
   it('records the usage and drops the usage-only chunk only when asked to', () => {
     const stream = event({ choices: [{ delta: { content: 'abc' } }] }) + event(usageChunk) + event('[DONE]');
     const dropping = new SseObserver(true);
