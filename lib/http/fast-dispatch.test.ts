@@ -31,6 +31,8 @@ beforeAll(async () => {
       },
       { method: 'GET', path: '/api/v1/boom', handler: async () => Promise.reject(new Error('broken')) },
       { method: 'POST', path: '/api/v1/echo-json', handler: async (req) => json({ parsed: await req.json() }) },
+      { method: 'GET', path: '/api/v1/kept', handler: async () => json({ word: 'héllo' }, 202) },
+      { method: 'GET', path: '/api/v1/plain', handler: async () => Response.json({ word: 'héllo' }, { status: 202 }) },
       {
         method: 'GET',
         path: '/api/v1/stream',
@@ -91,6 +93,16 @@ describe('createFastDispatch', () => {
   it('parses a JSON body for the handler', async () => {
     const res = await fetch(`${base}/api/v1/echo-json`, { method: 'POST', body: '{"n":[1,2]}' });
     expect(await res.json()).toEqual({ parsed: { n: [1, 2] } });
+  });
+
+  it('writes a JSON answer with its length in bytes, whether or not the server kept its text', async () => {
+    for (const path of ['/api/v1/kept', '/api/v1/plain']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(202);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength('{"word":"héllo"}')));
+      expect(await res.json()).toEqual({ word: 'héllo' });
+    }
   });
 
   it('gives the handler no body when the request has none', async () => {

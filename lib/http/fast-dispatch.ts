@@ -9,6 +9,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from './errors.ts';
+import { knownBody } from './known-body.ts';
 import { errorResponse } from './route.ts';
 
 type Handler = (req: Request, context?: { params: Promise<Record<string, string>> }) => Promise<Response>;
@@ -122,6 +123,13 @@ function toRequest(req: IncomingMessage, origin: string, body: Buffer, signal: A
 async function send(res: ServerResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
   response.headers.forEach((value, name) => res.setHeader(name, value));
+  const known = knownBody(response);
+  if (known !== undefined) {
+    const body = Buffer.from(known);
+    res.setHeader('content-length', body.length);
+    res.end(body);
+    return;
+  }
   const type = response.headers.get('content-type') ?? '';
   if (response.body === null || type.startsWith('application/json')) {
     const body = Buffer.from(await response.arrayBuffer());

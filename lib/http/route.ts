@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AppError, isAppError, toErrorBody, validationError } from './errors.ts';
+import { jsonResponse } from './known-body.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { observeHttpRequest } from '../metrics/http.ts';
 import { type Logger, logger as rootLogger } from './logger.ts';
@@ -36,7 +37,7 @@ export function requestIdFrom(req: Request): string {
 }
 
 export function json(data: unknown, status = 200, headers?: HeadersInit): Response {
-  return Response.json(data, { status, headers });
+  return jsonResponse(data, { status, headers });
 }
 
 /** The JSON error response for `err`; unknown errors become a generic 500. */

@@ -20,6 +20,7 @@
  * When the credit database cannot be reached, the org's degradation policy applies (degradation.ts).
  */
 import { AppError, isAppError } from '../http/errors.ts';
+import { jsonResponse, textResponse } from '../http/known-body.ts';
 import type { Logger } from '../http/logger.ts';
 import { route, type RouteHandler } from '../http/route.ts';
 import { formatCredits } from '../money/credits.ts';
@@ -85,7 +86,7 @@ export function proxyRoute(endpoint: ProxyEndpoint | 'models', deps: ProxyDeps |
       const d = typeof deps === 'function' ? deps() : deps;
       const principal = await authenticateProxyRequest(d.db, req);
       log.setBindings({ orgId: principal.org.id, apiKeyId: principal.apiKey.id });
-      if (endpoint === 'models') return Response.json(await listProxyModels(d.upstreams, d.breakers, principal.org.id, req.signal, d.timeoutMs));
+      if (endpoint === 'models') return jsonResponse(await listProxyModels(d.upstreams, d.breakers, principal.org.id, req.signal, d.timeoutMs));
       const request = parseProxyRequest(await req.text(), endpoint, req.headers.get('x-credits-user'), d.defaultMaxOutputTokens);
       const orgId = principal.org.id;
       const info: MeterInfo = { apiKeyId: principal.apiKey.id, requestId, endpoint };
@@ -204,7 +205,7 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
       track(settle(usage, info, quote, ticket).then(() => finishLimits(totalTokens(usage))));
       headers.set('x-credits-charged', formatCredits(quote.charged));
       headers.set('x-credits-remaining', formatCredits(quote.remaining));
-      return new Response(result.text, { status: result.status, headers });
+      return textResponse(result.text, { status: result.status, headers });
     }
     const settled = await settle(usage, info);
     // Counting the real tokens need not delay the answer.
@@ -213,7 +214,7 @@ async function forwardMetered(call: Call, admission: Admission, hold: MeterHold)
       headers.set('x-credits-charged', formatCredits(settled.charged));
       headers.set('x-credits-remaining', formatCredits(settled.remaining));
     }
-    return new Response(result.text, { status: result.status, headers });
+    return textResponse(result.text, { status: result.status, headers });
   }
 
   const renew = setInterval(() => d.limiter.extend(admission).catch(() => {}), (d.limiter.lease * 1000) / 3);
@@ -310,7 +311,7 @@ async function forwardUnmetered(call: Call, settings: ProxySettings, reason: str
     await record({ model: request.model, ...(result.usage ?? usageOfJson(result.text, request.inputEstimate)) });
     const headers = new Headers(result.headers);
     headers.set('x-credits-unmetered', 'true');
-    return new Response(result.text, { status: result.status, headers });
+    return textResponse(result.text, { status: result.status, headers });
   }
   track(result.end.then((end) => (end.kind === 'completed' || end.kind === 'client_aborted' ? record(streamConsumption(call, end)) : giveBack())));
   const headers = new Headers(result.headers);

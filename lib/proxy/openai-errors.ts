@@ -5,6 +5,7 @@
  * Unknown errors are a generic 500 (the caller logs them with the request id).
  */
 import { type AppError, isAppError } from '../http/errors.ts';
+import { jsonResponse } from '../http/known-body.ts';
 
 type OpenAiShape = { type: string; code: string | null };
 
@@ -43,5 +44,5 @@ export function openAiErrorResponse(err: unknown, headers?: HeadersInit): Respon
   const { status, body, retryAfter } = openAiErrorBody(err);
   const h = new Headers(headers);
   if (retryAfter !== null) h.set('retry-after', String(retryAfter));
-  return Response.json(body, { status, headers: h });
+  return jsonResponse(body, { status, headers: h });
 }

@@ -6,6 +6,7 @@
  * nothing about it.
  */
 import { AppError } from '../http/errors.ts';
+import { textResponse } from '../http/known-body.ts';
 import type { Forwarded } from './forward.ts';
 import { openAiErrorResponse } from './openai-errors.ts';
 import { estimateTokensFromChars, type TokenUsage } from './usage.ts';
@@ -39,7 +40,7 @@ export function upstreamErrorResponse(result: Extract<Forwarded, { kind: 'upstre
   if (passedStatuses.has(result.status) && isOpenAiError(result.text)) {
     const headers = new Headers({ 'content-type': 'application/json' });
     if (result.retryAfter) headers.set('retry-after', result.retryAfter);
-    return new Response(result.text, { status: result.status, headers });
+    return textResponse(result.text, { status: result.status, headers });
   }
   if (result.status === 429) return openAiErrorResponse(new AppError('rate_limited', 'The upstream is rate limiting requests', { retryAfterSeconds: Number(result.retryAfter) || 1 }));
   if (result.status === 401 || result.status === 403) {
