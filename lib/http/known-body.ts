@@ -1,8 +1,8 @@
 /**
  * Responses made from a text the server already holds (JSON answers), with that text kept beside them, so the
  * server's direct dispatch (fast-dispatch.ts) writes it as it is instead of reading the response's stream
- * back: for a small JSON answer, reading it back (arrayBuffer over a web stream) cost about a tenth of a
- * proxied request's CPU. Anything else (Next's router, a test) reads the response as usual.
+ * back (arrayBuffer over a web stream: about 5% of a proxied request's CPU). Anything else (Next's router, a
+ * test) reads the response as usual.
  */
 const bodies = new WeakMap<Response, string>();
 
