@@ -10,8 +10,8 @@
  * answers cannot hide queueing) at each rate for a bounded time: directly to the upstream and through the
  * proxy, non-streaming and streaming (time to the last byte), and through a bare relay in the proxy's process
  * (one more HTTP hop and nothing else: the floor on this machine). Latency is measured from the moment each
- * request was due. Each case runs in rounds, the three targets in turn in each round, so that a pause of the
- * machine weighs on all of them alike. Prints p50 and p99 per case over its rounds together (and the proxy's
+ * request was due. Each case runs in rounds, the three targets in turn in each round, so that each is measured
+ * at several moments and a pause of the machine does not fall on one target alone. Prints p50 and p99 per case over its rounds together (and the proxy's
  * p99 in each round), what the proxy added to the direct call, and what it added to the bare relay (its own
  * cost).
  *
@@ -150,7 +150,7 @@ async function main() {
     const rows: string[][] = [];
     for (const rate of RATES) {
       for (const stream of [false, true]) {
-        // Rounds of the three in turn, so that a pause of the machine in one round weighs on all three alike.
+        // Rounds of the three in turn: each is measured at several moments.
         const runs = { direct: [] as Run[], relay: [] as Run[], proxy: [] as Run[] };
         for (let round = 0; round < ROUNDS; round++) {
           runs.direct.push(await openLoop(rate, SECONDS, (i) => targets.direct(i, stream)));
