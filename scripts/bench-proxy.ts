@@ -11,9 +11,9 @@
  * proxy, non-streaming and streaming (time to the last byte), and through a bare relay in the proxy's process
  * (one more HTTP hop and nothing else: the floor on this machine). Latency is measured from the moment each
  * request was due. Each case runs in rounds, the three targets in turn in each round, so that each is measured
- * at several moments and a pause of the machine does not fall on one target alone. Prints p50 and p99 per case over its rounds together (and the proxy's
- * p99 in each round), what the proxy added to the direct call, and what it added to the bare relay (its own
- * cost).
+ * at several moments and a pause of the machine does not fall on one target alone. Prints p50 and p99 per
+ * case over its rounds together (and the proxy's p99 in each round), what the proxy added to the direct call,
+ * and what it added to the bare relay (its own cost).
  *
  *   tsx scripts/bench-proxy.ts [--seconds 3] [--rounds 3] [--rates 100,500]
  */
