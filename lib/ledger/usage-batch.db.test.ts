@@ -76,6 +76,32 @@ describe('batch usage ingestion', () => {
     expect(await checkLedger(ctx, org.id)).toEqual([]);
   });
 
+  it('refuses an event with a bad timestamp alone, and charges a member out of credits from the pool when the org allows it', async () => {
+    const { org, users } = await orgWithMembers('batch-pool', 2);
+    await grantCredits(ctx, org.id, { amount: 100_000_000n, reason: 'seed' }, system);
+    await allocateCredits(ctx, org.id, { user: users[0], amount: 1_000_000n }, system);
+    await updateOrgPolicy(ctx, org.id, { pool_fallback: true, pool_daily_limit: 5_000_000n }, system);
+    const longAgo = new Date(Date.now() - 401 * 86_400_000).toISOString();
+    const results = await recordUsageBatch(
+      ctx,
+      org.id,
+      [
+        { id: 'p1', user: users[0], amount: 1_000_000n }, // the member's own credit
+        { id: 'p2', user: users[0], amount: 2_000_000n }, // from the pool
+        { id: 'p3', user: users[1], amount: 1_000_000n, timestamp: longAgo }, // beyond the backfill window
+        { id: 'p4', user: users[1], amount: 5_000_000n }, // from the pool: this member's daily limit
+        { id: 'p5', user: users[1], amount: 1n }, // beyond it
+      ],
+      system,
+    );
+    expect(results.map((r) => r.status)).toEqual(['charged', 'charged', 'rejected', 'charged', 'rejected']);
+    expect(results[2]).toMatchObject({ error: { code: 'validation_failed' } });
+    expect(results[4]).toMatchObject({ error: { code: 'insufficient_credits' } });
+    expect((await getBalance(ctx, org.id)).available).toBe('92');
+    expect((await getBalance(ctx, org.id, users[0])).available).toBe('0');
+    expect(await checkLedger(ctx, org.id)).toEqual([]);
+  });
+
   it('splits receipts across lots in spend order and takes overdraft only within the limit', async () => {
     const { org, users } = await orgWithMembers('batch-b', 1);
     await grantCredits(ctx, org.id, { amount: 3_000_000n, reason: 'promo', priority: 5 }, system);
