@@ -17,7 +17,7 @@ describe('SseObserver', () => {
     expect(o.estimatedOutputTokens).toBe(4);
   });
 
-  it("keeps the unfinished part of an event whole after the chunk it came in is overwritten", () => {
+  it('keeps the unfinished part of an event whole after the chunk it came in is overwritten', () => {
     const o = new SseObserver(false);
     const text = event({ choices: [{ delta: { content: 'hello' } }] });
     const first = Buffer.from(text.slice(0, 20));
