@@ -81,7 +81,12 @@ export type OrgPricingView = {
   /** Volume discounts: from credits charged in the month, basis points off. */
   discountTiers: Array<{ fromCredits: string; bps: number }>;
   overrides: PriceView[];
-  history: Array<{ id: string; effectiveAt: Date; createdAt: Date; note: string | null; createdBy: string | null; models: number }>;
+  /**
+   * When the next version already written starts, if one is scheduled. It was written whole when it was
+   * scheduled, so it replaces what is in force then, changes made since included.
+   */
+  nextScheduledAt: Date | null;
+  history: Array<{ id: string; effectiveAt: Date; createdAt: Date; note: string | null; createdBy: string | null; models: number; scheduled: boolean }>;
 };
 
 /** The org's pricing in force now (defaults where it has set nothing) and every version it has written. */
@@ -119,6 +124,7 @@ export async function getOrgPricing(ctx: PricingContext, orgId: string): Promise
       bps: t.bps,
     })),
     overrides: current?.prices.map(view) ?? [],
+    nextScheduledAt: versions.filter((v) => v.effectiveAt > now).reduce<Date | null>((next, v) => (next === null || v.effectiveAt < next ? v.effectiveAt : next), null),
     history: versions.map((v) => ({
       id: v.id,
       effectiveAt: v.effectiveAt,
@@ -126,6 +132,7 @@ export async function getOrgPricing(ctx: PricingContext, orgId: string): Promise
       note: v.note,
       createdBy: v.createdById ? (names.get(v.createdById) ?? null) : null,
       models: v._count.prices,
+      scheduled: v.effectiveAt > now,
     })),
   };
 }

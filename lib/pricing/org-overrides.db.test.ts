@@ -62,6 +62,9 @@ describe('org overrides one at a time', () => {
     const view = await getOrgPricing(ctx, org);
     expect(view.creditsPerUsd).toBe('100');
     expect(view.overrides.map((o) => o.model)).toEqual(['house-a', 'house-b']);
+    // The page says when the scheduled version takes over.
+    expect(view.nextScheduledAt?.getTime()).toBe(new Date(tomorrow.toISOString()).getTime());
+    expect(view.history.filter((v) => v.scheduled).map((v) => v.note)).toEqual(['New rate']);
     const usage = { model: 'house-a', input_tokens: 1_000_000, output_tokens: 0 };
     expect((await priceUsage(ctx, org, usage)).amount).toBe(100_000_000n);
     await expect(priceUsage(ctx, org, usage, new Date(tomorrow.getTime() + 1000))).rejects.toMatchObject({ code: 'unknown_model' });

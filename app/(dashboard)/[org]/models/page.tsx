@@ -87,7 +87,17 @@ export default async function ModelsPage({ params, searchParams }: Props) {
         description="What each model costs your org: list prices in USD per million tokens from the catalog or your own, converted at your rate with your markup. Every change is a new version; past usage keeps the version it was priced by."
       />
       <div className="space-y-6">
-        <Card title="Rate and settings" description={pricing.versionId ? `In force since ${formatDateTime(pricing.effectiveAt)}.` : 'The defaults: no version of your own yet.'}>
+        <Card
+          title="Rate and settings"
+          description={[
+            pricing.versionId ? `In force since ${formatDateTime(pricing.effectiveAt)}.` : 'The defaults: no version of your own yet.',
+            pricing.nextScheduledAt
+              ? `A version scheduled for ${formatDateTime(pricing.nextScheduledAt)} replaces these prices then, as it was written: a change made here now is not in it.`
+              : '',
+          ]
+            .filter(Boolean)
+            .join(' ')}
+        >
           {canEdit ? (
             <PricingSettingsForm
               orgSlug={ctx.org.slug}
@@ -159,6 +169,7 @@ export default async function ModelsPage({ params, searchParams }: Props) {
                   <tr key={v.id}>
                     <Td>
                       {formatDateTime(v.effectiveAt)} {v.id === pricing.versionId ? <Badge tone="success">in force</Badge> : null}
+                      {v.scheduled ? <Badge tone="warning">scheduled</Badge> : null}
                     </Td>
                     <Td>{formatDateTime(v.createdAt)}</Td>
                     <Td>{v.createdBy ?? '—'}</Td>
