@@ -257,7 +257,7 @@ describe('a member whose calls run from two leases', () => {
     expect(parseCredits(response.headers.get('x-credits-remaining')!)).toBe((hold * 7n) / 2n - hold - charged);
     for await (const _ of first);
     proxy.fake.setLatency(0, 0);
-    expect(await database.db.reservation.count({ where: { orgId: org.id, metadata: { path: ['$lease'], equals: true } } })).toBe(2);
+    expect(await leases(org)).toHaveLength(2);
     await settlementsDone();
     await proxy.deps.meter.close!();
     expect(await checkLedger(proxy.ctx, org.id)).toEqual([]);

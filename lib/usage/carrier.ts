@@ -19,7 +19,7 @@ export const callFactsFields = {
 };
 
 /** The call facts of an API input (those it gives). */
-export function callFactsOf(input: { request_id?: string; latency_ms?: number; status?: 'ok' | 'error' | 'cancelled' }): RequestInfo {
+export function callFactsOf(input: Pick<RequestInfo, 'request_id' | 'latency_ms' | 'status'>): RequestInfo {
   return {
     ...(input.request_id !== undefined && { request_id: input.request_id }),
     ...(input.latency_ms !== undefined && { latency_ms: input.latency_ms }),
