@@ -9,7 +9,15 @@
  * on one hot user and spread over 1,000 users; then batch usage ingestion (POST /api/v1/usage/batch with
  * 1,000 events, from --batch-clients concurrent senders, against one conditional UPDATE per event from as many
  * clients). Prints tables of pairs/s (p50/p99 latency of a pair) and events/s (p50/p99 of a batch), each with
- * its ratio to the baseline. The HTTP load comes from a separate process with a minimal client
+ * its ratio to the baseline.
+ *
+ * Batch ingestion has a second reference, the floor: what this database alone sustains for the least that
+ * charging a usage event must write, as one plain SQL function per lane of a batch (four lanes, as the API
+ * splits a batch) from as many clients: one usage record per event (with usage_records' indexes, its event id
+ * unique per org) and, per account and lane, one balance update, one lot update and one journal entry, the
+ * lane's journal transaction and its consumption entry, and the hourly rollup. No HTTP, no validation, no
+ * receipts per event, no answers per event, no idempotency: a bound for any implementation that keeps these
+ * rows, on the machine it runs on. The HTTP load comes from a separate process with a minimal client
  * (scripts/bench/load-worker.ts), so the generator costs the server as little as possible.
  *
  *   tsx scripts/bench-ledger.ts [--seconds 5] [--clients 1,8,32,64] [--batch-clients 4]
@@ -89,6 +97,63 @@ function loadOverHttp(job: LoadJob): Promise<{ perSecond: number; p50: number; p
   });
 }
 
+/**
+ * The floor's tables (copies of the real ones' columns and indexes where the real ones are written) and its
+ * function: one lane of a batch, [{id, account, amount}], accounts being membership ids; returns how many
+ * events it charged.
+ */
+const FLOOR_SQL = `
+CREATE TABLE bench_floor_accounts (id uuid PRIMARY KEY, balance bigint NOT NULL) WITH (fillfactor = 50);
+CREATE TABLE bench_floor_lots (id uuid PRIMARY KEY, account_id uuid NOT NULL, remaining bigint NOT NULL) WITH (fillfactor = 50);
+CREATE TABLE bench_floor_records (LIKE usage_records INCLUDING DEFAULTS, event_id text NOT NULL, request_hash text NOT NULL, lot_id uuid);
+ALTER TABLE bench_floor_records ADD PRIMARY KEY (id);
+CREATE UNIQUE INDEX ON bench_floor_records (org_id, event_id);
+CREATE UNIQUE INDEX ON bench_floor_records (reservation_id);
+CREATE INDEX ON bench_floor_records (org_id, occurred_at);
+CREATE INDEX ON bench_floor_records (org_id, membership_id, occurred_at);
+CREATE INDEX ON bench_floor_records (org_id, model, occurred_at);
+CREATE INDEX ON bench_floor_records (org_id, api_key_id, occurred_at);
+CREATE TABLE bench_floor_rollups (LIKE usage_rollups_hourly INCLUDING DEFAULTS INCLUDING INDEXES) WITH (fillfactor = 70);
+CREATE TABLE bench_floor_transactions (LIKE ledger_transactions INCLUDING DEFAULTS INCLUDING INDEXES);
+CREATE TABLE bench_floor_entries (LIKE ledger_entries INCLUDING DEFAULTS INCLUDING INDEXES);
+CREATE FUNCTION bench_floor_batch(p_org uuid, p_events jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_txn uuid := gen_random_uuid();
+  v_count bigint;
+BEGIN
+  PERFORM 1 FROM bench_floor_accounts
+    WHERE id IN (SELECT (e->>'account')::uuid FROM jsonb_array_elements(p_events) e) ORDER BY id FOR UPDATE;
+  WITH ev AS (SELECT x.* FROM jsonb_to_recordset(p_events) AS x(id text, account uuid, amount bigint)),
+  fits AS (
+    SELECT ev.*, sum(ev.amount) OVER (PARTITION BY ev.account ORDER BY ev.id) AS running, a.balance
+      FROM ev JOIN bench_floor_accounts a ON a.id = ev.account),
+  recorded AS (
+    INSERT INTO bench_floor_records (id, org_id, membership_id, cost, status, metadata, occurred_at, transaction_id,
+                                     created_at, event_id, request_hash, lot_id)
+    SELECT gen_random_uuid(), p_org, f.account, f.amount, 'ok', '{}', now(), v_txn, now(), f.id, md5(f.id), f.account
+      FROM fits f WHERE f.running <= f.balance
+    ON CONFLICT (org_id, event_id) DO NOTHING
+    RETURNING membership_id, cost),
+  totals AS (SELECT membership_id AS account, sum(cost) AS total, count(*) AS n FROM recorded GROUP BY 1),
+  balances AS (UPDATE bench_floor_accounts a SET balance = a.balance - t.total FROM totals t WHERE a.id = t.account),
+  lots AS (UPDATE bench_floor_lots l SET remaining = l.remaining - t.total FROM totals t WHERE l.id = t.account),
+  journal AS (
+    INSERT INTO bench_floor_transactions (id, org_id, kind, occurred_at, actor_type, metadata, created_at)
+    VALUES (v_txn, p_org, 'charge', now(), 'system', '{}', now())),
+  entries AS (
+    INSERT INTO bench_floor_entries (transaction_id, org_id, account_id, amount, lot_id, created_at)
+    SELECT v_txn, p_org, t.account, -t.total, t.account, now() FROM totals t
+    UNION ALL SELECT v_txn, p_org, p_org, sum(t.total), NULL, now() FROM totals t),
+  rollups AS (
+    INSERT INTO bench_floor_rollups AS r (org_id, hour, membership_id, model, api_key_id, status, requests, cost)
+    SELECT p_org, date_trunc('hour', now(), 'UTC'), t.account, '', '00000000-0000-0000-0000-000000000000', 'ok', t.n, t.total
+      FROM totals t ORDER BY t.account
+    ON CONFLICT (org_id, hour, membership_id, model, api_key_id, status) DO UPDATE
+       SET requests = r.requests + EXCLUDED.requests, cost = r.cost + EXCLUDED.cost)
+  SELECT coalesce(sum(n), 0) INTO v_count FROM totals;
+  RETURN v_count;
+END $$;`;
+
 async function seed(url: string) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -108,16 +173,20 @@ async function seed(url: string) {
     await client.query(`SELECT ledger_apply($1::uuid, $2::jsonb)`, [org, JSON.stringify(ops)]);
   }
   await client.query(`CREATE TABLE bench_baseline (id int PRIMARY KEY, avail bigint NOT NULL)`);
+  await client.query(FLOOR_SQL);
+  await client.query(`INSERT INTO bench_floor_accounts SELECT m.id, 100000000000000 FROM memberships m WHERE m.org_id = $1::uuid`, [org]);
+  await client.query(`INSERT INTO bench_floor_lots SELECT m.id, m.id, 100000000000000 FROM memberships m WHERE m.org_id = $1::uuid`, [org]);
+  const members = (await client.query(`SELECT id FROM memberships WHERE org_id = $1::uuid ORDER BY external_id`, [org])).rows.map((r) => r.id as string);
   await client.query(`INSERT INTO bench_baseline SELECT i, 100000000000000 FROM generate_series(0, $1 - 1) i`, [USERS]);
   // Statistics of the tables just loaded, as after any bulk load. The tables that start empty (reservations,
   // usage events) are left to autovacuum, as on a fresh install: analyzed while empty they would be planned as
   // empty until its next pass.
-  await client.query('ANALYZE users, memberships, orgs, ledger_accounts, credit_lots, ledger_transactions, ledger_entries, bench_baseline');
+  await client.query('ANALYZE users, memberships, orgs, ledger_accounts, credit_lots, ledger_transactions, ledger_entries, bench_baseline, bench_floor_accounts, bench_floor_lots');
   await client.end();
   const db = createDb(url, { poolSize: 2 });
   const { key } = await createApiKey(db, { orgId: org, name: 'bench', scopes: ['meter'] }, { type: 'system' });
   await db.$disconnect();
-  return { org, key };
+  return { org, key, members };
 }
 
 async function main() {
@@ -134,7 +203,7 @@ async function main() {
   };
   if (buildIsStale()) await buildAppOnce(env);
   console.log('Seeding 1,000 funded members...');
-  const { key } = await seed(database.url);
+  const { org, key, members } = await seed(database.url);
   const server = startNext('start', { host: '127.0.0.1', port: PORT, env });
   const results: Result[] = [];
   try {
@@ -174,6 +243,13 @@ async function main() {
       const r = await basePool.query('UPDATE bench_baseline SET avail = avail - 1000 WHERE id = $1 AND avail >= 1000 RETURNING avail', [(c * 7919 + i * 104729) % USERS]);
       if (r.rowCount !== 1) throw new Error('baseline event failed');
     });
+    // The floor: the same events, each batch in four lanes at once, through the floor function.
+    const floor = await load(BATCH_CLIENTS, SECONDS * 2, async (c, i) => {
+      const lanes = Array.from({ length: 4 }, () => [] as Array<{ id: string; account: string; amount: number }>);
+      for (let j = 0; j < 1000; j++) lanes[j % 4].push({ id: `floor-${c}-${i}-${j}`, account: members[j % USERS], amount: 1000 });
+      const counts = await Promise.all(lanes.map((lane) => basePool.query('SELECT bench_floor_batch($1::uuid, $2::jsonb) AS n', [org, JSON.stringify(lane)])));
+      if (counts.some((r) => Number(r.rows[0].n) !== 250)) throw new Error('floor batch charged fewer events');
+    });
     await basePool.end();
 
     // Batch ingestion: 1,000 events per request across the 1,000 users, after one warm-up batch (member
@@ -200,6 +276,11 @@ async function main() {
     console.log(
       `| batch usage ingestion, 1,000 users | ${BATCH_CLIENTS} | ${batchBase.perSecond.toFixed(0)} | ${events.toFixed(0)} | ${(events / batchBase.perSecond).toFixed(2)}x | ${batch.p50.toFixed(0)} | ${batch.p99.toFixed(0)} |`,
     );
+    const floorEvents = floor.perSecond * 1000;
+    console.log(
+      `| floor: the least each event writes, SQL only | ${BATCH_CLIENTS} | ${batchBase.perSecond.toFixed(0)} | ${floorEvents.toFixed(0)} | ${(floorEvents / batchBase.perSecond).toFixed(2)}x | ${floor.p50.toFixed(0)} | ${floor.p99.toFixed(0)} |`,
+    );
+    console.log(`\nthe api ingests ${((events / floorEvents) * 100).toFixed(0)}% of the floor's events/s`);
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
