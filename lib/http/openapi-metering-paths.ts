@@ -116,7 +116,7 @@ export const meteringPaths: Record<string, Json> = {
     post: operation('post', {
       tag: 'Pricing',
       summary: 'Write a new version of the org\'s prices',
-      description: 'What the body leaves out is carried over from the latest version; `models` replaces the whole list of the org\'s own prices. Effective now or at `effective_at`. Prices must be greater than 0.',
+      description: 'What the body leaves out is carried over from the version in force when it starts; `models` replaces the whole list of the org\'s own prices. Effective now or at `effective_at`. Prices must be greater than 0. The change is also carried into the versions scheduled to start later: each price or setting it changes is changed likewise in a scheduled version that left it as it was, and kept where that version sets it itself (such a version is replaced by a new one starting at the same time).',
       scopes: ['admin'],
       body: 'OrgPricingRequest',
       ok: { status: 201, description: 'The new version', schema: 'PriceVersionCreated' },

@@ -82,11 +82,12 @@ export type OrgPricingView = {
   discountTiers: Array<{ fromCredits: string; bps: number }>;
   overrides: PriceView[];
   /**
-   * When the next version already written starts, if one is scheduled. It was written whole when it was
-   * scheduled, so it replaces what is in force then, changes made since included.
+   * When the next version already written starts, if one is scheduled. Changes made since it was written are
+   * carried into it, except where it sets a price or setting itself (org-prices.ts).
    */
   nextScheduledAt: Date | null;
-  history: Array<{ id: string; effectiveAt: Date; createdAt: Date; note: string | null; createdBy: string | null; models: number; scheduled: boolean }>;
+  /** `replaced`: a version written later starts at the same time, so this one never applies. */
+  history: Array<{ id: string; effectiveAt: Date; createdAt: Date; note: string | null; createdBy: string | null; models: number; scheduled: boolean; replaced: boolean }>;
 };
 
 /** The org's pricing in force now (defaults where it has set nothing) and every version it has written. */
@@ -133,6 +134,7 @@ export async function getOrgPricing(ctx: PricingContext, orgId: string): Promise
       createdBy: v.createdById ? (names.get(v.createdById) ?? null) : null,
       models: v._count.prices,
       scheduled: v.effectiveAt > now,
+      replaced: versions.some((w) => w.effectiveAt.getTime() === v.effectiveAt.getTime() && w.createdAt > v.createdAt),
     })),
   };
 }

@@ -48,6 +48,8 @@ export function orgPricingDto(v: OrgPricingView) {
       created_at: h.createdAt.toISOString(),
       note: h.note,
       models: h.models,
+      scheduled: h.scheduled,
+      replaced: h.replaced,
     })),
   };
 }

@@ -4,9 +4,10 @@ import { isAppError } from '../http/errors.ts';
 import { useTestDatabase } from '../test/db-harness.ts';
 import { browseCatalog, getOrgPricing } from './browse.ts';
 import { forgetPricingCache, type PricingContext } from './catalog.ts';
-import { createOrgPriceVersion } from './org-prices.ts';
+import { createOrgPriceVersion, orgVersionInForce } from './org-prices.ts';
 import { removeModelOverride, saveModelOverride } from './org-overrides.ts';
 import { priceUsage } from './price-usage.ts';
+import { formatUsd } from './usd.ts';
 
 let db: Db;
 let ctx: PricingContext;
@@ -51,23 +52,63 @@ describe('org overrides one at a time', () => {
     }
   });
 
-  it('builds a change on the version in force, not on one scheduled for later', async () => {
+  it('builds a change on the version in force, and carries it into the versions scheduled later', async () => {
     const org = (await db.org.create({ data: { slug: 'scheduled', name: 'Scheduled' } })).id;
     await createOrgPriceVersion(ctx, org, { credits_per_usd: '100', models: [{ model: 'house-a', input: '1', output: '2' }] }, null);
     const tomorrow = new Date(Date.now() + 86_400_000);
     await createOrgPriceVersion(ctx, org, { credits_per_usd: '200', models: [], effective_at: tomorrow.toISOString(), note: 'New rate' }, null);
-    // Edited now: the rate and house-a stay as they are today; the scheduled version (no own models) still
-    // starts tomorrow.
+    // Edited now: the rate and house-a stay as they are today. The scheduled version, which drops house-a
+    // and sets its own rate, gets house-b too, and still starts tomorrow.
     await saveModelOverride(ctx, org, { model: 'house-b', input: '3', output: '4' }, null);
     const view = await getOrgPricing(ctx, org);
     expect(view.creditsPerUsd).toBe('100');
     expect(view.overrides.map((o) => o.model)).toEqual(['house-a', 'house-b']);
-    // The page says when the scheduled version takes over.
+    // The page says when the scheduled version takes over, and which one was replaced.
     expect(view.nextScheduledAt?.getTime()).toBe(new Date(tomorrow.toISOString()).getTime());
-    expect(view.history.filter((v) => v.scheduled).map((v) => v.note)).toEqual(['New rate']);
+    expect(view.history.filter((v) => v.scheduled).map((v) => [v.note, v.replaced])).toEqual([
+      ['New rate, with Price of house-b set', false],
+      ['New rate', true],
+    ]);
+    const later = new Date(tomorrow.getTime() + 1000);
     const usage = { model: 'house-a', input_tokens: 1_000_000, output_tokens: 0 };
     expect((await priceUsage(ctx, org, usage)).amount).toBe(100_000_000n);
-    await expect(priceUsage(ctx, org, usage, new Date(tomorrow.getTime() + 1000))).rejects.toMatchObject({ code: 'unknown_model' });
+    await expect(priceUsage(ctx, org, usage, later)).rejects.toMatchObject({ code: 'unknown_model' });
+    // USD 3 per million input tokens at the scheduled 200 credits per USD
+    expect((await priceUsage(ctx, org, { ...usage, model: 'house-b' }, later)).amount).toBe(600_000_000n);
+  });
+
+  it('merges a change into each scheduled version: what a version sets itself stays, the rest follows the change', async () => {
+    const org = (await db.org.create({ data: { slug: 'merged', name: 'Merged' } })).id;
+    const price = (model: string, input: string, output: string) => ({ model, input, output });
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000);
+    await createOrgPriceVersion(ctx, org, { credits_per_usd: '100', markup_bps: 0, models: [price('a', '1', '2'), price('b', '3', '4')] }, null);
+    // Tomorrow: a markup and a new price of b. The day after: a new rate (the rest as tomorrow).
+    await createOrgPriceVersion(ctx, org, { markup_bps: 1000, models: [price('a', '1', '2'), price('b', '5', '6')], effective_at: day(1).toISOString(), note: 'Markup' }, null);
+    await createOrgPriceVersion(ctx, org, { credits_per_usd: '300', effective_at: day(2).toISOString(), note: 'Rate' }, null);
+
+    // Now: another rate and markup, a new price of a, and a new model c.
+    await createOrgPriceVersion(ctx, org, { credits_per_usd: '150', markup_bps: 500, models: [price('a', '10', '20'), price('b', '3', '4'), price('c', '7', '8')], note: 'Spring prices' }, null);
+    const inForce = async (at: Date) => {
+      const v = (await orgVersionInForce(ctx, org, at))!;
+      return { rate: v.microsPerUsd, markup: v.markupBps, models: v.prices.map((p) => `${p.model} ${formatUsd(p.inputNano)} ${formatUsd(p.outputNano)}`), note: v.note };
+    };
+    expect(await inForce(new Date())).toEqual({ rate: 150_000_000n, markup: 500, models: ['a 10 20', 'b 3 4', 'c 7 8'], note: 'Spring prices' });
+    // Tomorrow's markup and price of b are its own; the new rate, price of a and model c are carried.
+    expect(await inForce(day(1.5))).toEqual({ rate: 150_000_000n, markup: 1000, models: ['a 10 20', 'b 5 6', 'c 7 8'], note: 'Markup, with Spring prices' });
+    // The day after keeps its own rate and takes the rest as tomorrow's now is.
+    expect(await inForce(day(3))).toEqual({ rate: 300_000_000n, markup: 1000, models: ['a 10 20', 'b 5 6', 'c 7 8'], note: 'Rate, with Spring prices' });
+
+    // Removing a model now removes it later too, where it was as now; a change of what both scheduled versions
+    // set themselves (the price of b) writes no new version of them.
+    const versions = async () => (await getOrgPricing(ctx, org)).history.length;
+    const before = await versions();
+    await removeModelOverride(ctx, org, 'c', null);
+    expect((await inForce(day(3))).models).toEqual(['a 10 20', 'b 5 6']);
+    expect(await versions()).toBe(before + 3);
+    await saveModelOverride(ctx, org, price('b', '3.5', '4'), null);
+    expect(await versions()).toBe(before + 4);
+    expect((await inForce(new Date())).models).toEqual(['a 10 20', 'b 3.5 4']);
+    expect((await inForce(day(1.5))).models).toEqual(['a 10 20', 'b 5 6']);
   });
 
   it('prices a custom embedding model by its input alone, and refuses a chat model without an output price', async () => {

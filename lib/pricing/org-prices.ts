@@ -1,11 +1,16 @@
 /**
  * An org's own prices: credits per USD, markup or discount, estimate settings, a default price for models no
  * list knows, and overrides or custom models matched by rule. Every change writes a new version holding the
- * whole list (what the change leaves out is carried over from the latest version), effective now or at a
- * later time; versions are never edited, so what was charged can always be explained.
+ * whole list (what the change leaves out is carried over from the version in force when it starts), effective
+ * now or at a later time; versions are never edited, so what was charged can always be explained.
+ *
+ * A change is also carried into the versions already scheduled to start after it, as a merge: each setting
+ * and each model price the change altered is altered likewise in a scheduled version that left it as it was,
+ * and kept where that version sets it otherwise itself (its own scheduled change wins). Versions being never
+ * edited, a scheduled version that the change alters is replaced by a new one starting at the same time.
  */
 import { z } from 'zod';
-import type { Prisma } from '../generated/prisma/client.ts';
+import type { ModelPrice, PriceVersion, Prisma } from '../generated/prisma/client.ts';
 import { AppError, validationError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema, positiveCreditsSchema } from '../money/credits.ts';
 import { forgetPricingCache, type PricingContext } from './catalog.ts';
@@ -89,7 +94,7 @@ export async function createOrgPriceVersion(
 }
 
 /** The org's own price version in force at `at`, with its model prices; null when it has none yet. */
-export function orgVersionInForce(ctx: PricingContext, orgId: string, at: Date) {
+export function orgVersionInForce(ctx: { db: Pick<PricingContext['db'], 'priceVersion'> }, orgId: string, at: Date) {
   return ctx.db.priceVersion.findFirst({
     where: { orgId, effectiveAt: { lte: at } },
     orderBy: [{ effectiveAt: 'desc' }, { createdAt: 'desc' }],
@@ -109,10 +114,26 @@ export async function writeOrgPriceVersion(
   if (effectiveAt.getTime() < now.getTime() - 60_000) {
     throw new AppError('validation_failed', 'effective_at may not be in the past', { field: 'effective_at' });
   }
-  // What the input leaves out is kept from the version in force when this one starts (not from the last one
-  // written: that may be scheduled for later).
-  const previous = await orgVersionInForce(ctx, orgId, effectiveAt);
-  const models =
+  const version = await ctx.db.$transaction(async (tx) => {
+    // One change of an org's prices at a time: each builds on, and merges into, what the last one left.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`pricing:${orgId}`}, 0))`;
+    // What the input leaves out is kept from the version in force when this one starts (not from the last one
+    // written: that may be scheduled for later).
+    const previous = await orgVersionInForce({ db: tx }, orgId, effectiveAt);
+    const before = previous ? contentOf(previous) : NO_VERSION;
+    const content = versionContent(input, before);
+    const written = await insertVersion(tx, orgId, effectiveAt, createdById, input.note ?? null, content);
+    const change = input.note ?? `the change of ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    await carryIntoScheduled(tx, orgId, effectiveAt, before, content, { createdById, change });
+    return written;
+  });
+  forgetPricingCache(orgId);
+  return version;
+}
+
+/** The content of a new version: the input, and what it leaves out as `before` has it. */
+function versionContent(input: ParsedOrgPricing, before: VersionContent): VersionContent {
+  const models: ModelRow[] =
     input.models?.map((m, position) => ({
       provider: m.provider,
       model: m.model,
@@ -129,37 +150,169 @@ export async function writeOrgPriceVersion(
       requestFeeNano: m.request_fee ?? 0n,
       maxOutputTokens: m.max_output_tokens ?? null,
       contextWindow: m.context_window ?? null,
-    })) ??
-    previous?.prices.map(({ id: _id, priceVersionId: _v, match, tiers, ...rest }) => ({
+    })) ?? before.models;
+  const defaultPrice =
+    input.default_price === undefined
+      ? { input: before.defaultInputNano, output: before.defaultOutputNano }
+      : { input: input.default_price?.input ?? null, output: input.default_price?.output ?? null };
+  return {
+    microsPerUsd: input.credits_per_usd ?? before.microsPerUsd,
+    markupBps: input.markup_bps ?? before.markupBps,
+    estimateMarginBps: input.estimate_margin_bps ?? before.estimateMarginBps,
+    estimateOutputCap: input.estimate_output_cap ?? before.estimateOutputCap,
+    defaultInputNano: defaultPrice.input,
+    defaultOutputNano: defaultPrice.output,
+    discountTiers: input.discount_tiers?.map((t) => ({ from: t.from_credits.toString(), bps: t.discount_bps })) ?? before.discountTiers,
+    models,
+  };
+}
+
+type ModelRow = Omit<ModelPrice, 'id' | 'priceVersionId' | 'match' | 'tiers'> & { match: Prisma.InputJsonValue; tiers: Prisma.InputJsonValue };
+type VersionContent = {
+  microsPerUsd: bigint | null;
+  markupBps: number | null;
+  estimateMarginBps: number | null;
+  estimateOutputCap: number | null;
+  defaultInputNano: bigint | null;
+  defaultOutputNano: bigint | null;
+  discountTiers: Prisma.InputJsonValue;
+  models: ModelRow[];
+};
+type StoredVersion = PriceVersion & { prices: ModelPrice[] };
+
+/** What an org without a version of its own has: the defaults everywhere. */
+const NO_VERSION: VersionContent = {
+  microsPerUsd: null,
+  markupBps: null,
+  estimateMarginBps: null,
+  estimateOutputCap: null,
+  defaultInputNano: null,
+  defaultOutputNano: null,
+  discountTiers: [],
+  models: [],
+};
+
+function contentOf(v: StoredVersion): VersionContent {
+  return {
+    microsPerUsd: v.microsPerUsd,
+    markupBps: v.markupBps,
+    estimateMarginBps: v.estimateMarginBps,
+    estimateOutputCap: v.estimateOutputCap,
+    defaultInputNano: v.defaultInputNano,
+    defaultOutputNano: v.defaultOutputNano,
+    discountTiers: v.discountTiers as Prisma.InputJsonValue,
+    models: v.prices.map(({ id: _id, priceVersionId: _v, match, tiers, ...rest }) => ({
       ...rest,
       match: match as Prisma.InputJsonValue,
       tiers: tiers as Prisma.InputJsonValue,
-    })) ??
-    [];
-  const defaultPrice =
-    input.default_price === undefined
-      ? { input: previous?.defaultInputNano ?? null, output: previous?.defaultOutputNano ?? null }
-      : { input: input.default_price?.input ?? null, output: input.default_price?.output ?? null };
+    })),
+  };
+}
 
-  const version = await ctx.db.priceVersion.create({
+function insertVersion(tx: Prisma.TransactionClient, orgId: string, effectiveAt: Date, createdById: string | null, note: string | null, c: VersionContent) {
+  return tx.priceVersion.create({
     data: {
       orgId,
       effectiveAt,
       createdById,
-      note: input.note ?? null,
-      microsPerUsd: input.credits_per_usd ?? previous?.microsPerUsd ?? null,
-      markupBps: input.markup_bps ?? previous?.markupBps ?? null,
-      estimateMarginBps: input.estimate_margin_bps ?? previous?.estimateMarginBps ?? null,
-      estimateOutputCap: input.estimate_output_cap ?? previous?.estimateOutputCap ?? null,
-      defaultInputNano: defaultPrice.input,
-      defaultOutputNano: defaultPrice.output,
-      discountTiers: (input.discount_tiers?.map((t) => ({ from: t.from_credits.toString(), bps: t.discount_bps })) ??
-        previous?.discountTiers ??
-        []) as Prisma.InputJsonValue,
-      prices: { create: models },
+      note,
+      microsPerUsd: c.microsPerUsd,
+      markupBps: c.markupBps,
+      estimateMarginBps: c.estimateMarginBps,
+      estimateOutputCap: c.estimateOutputCap,
+      defaultInputNano: c.defaultInputNano,
+      defaultOutputNano: c.defaultOutputNano,
+      discountTiers: c.discountTiers,
+      prices: { create: c.models.map((m, position) => ({ ...m, position })) },
     },
     select: { id: true, effectiveAt: true },
   });
-  forgetPricingCache(orgId);
-  return version;
+}
+
+/** The text of a value with its objects' keys sorted and bigints marked, so equal settings compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return v;
+  });
+}
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+
+/** A model price as compared between versions: everything but its place in the list. */
+const priceOf = ({ position: _p, ...rest }: ModelRow) => rest;
+
+/** Model prices by lower-cased name (and occurrence, should a list name a model twice). */
+function byName(models: ModelRow[]): Map<string, ModelRow> {
+  const map = new Map<string, ModelRow>();
+  for (const m of models) {
+    const name = m.model.trim().toLowerCase();
+    let key = name;
+    for (let n = 2; map.has(key); n++) key = `${name}#${n}`;
+    map.set(key, m);
+  }
+  return map;
+}
+
+/**
+ * The scheduled version `theirs` with the change from `base` to `ours` merged in: a setting or model price
+ * `theirs` holds as `base` did takes the value of `ours` (a model added, changed or removed alike); one it
+ * holds otherwise stays. Its models keep their order; models the change added come last.
+ */
+export function mergeScheduled(base: VersionContent, ours: VersionContent, theirs: VersionContent): VersionContent {
+  const pick = <T>(b: T, o: T, t: T): T => (same(t, b) ? o : t);
+  const setting = <K extends Exclude<keyof VersionContent, 'models' | 'defaultInputNano' | 'defaultOutputNano'>>(key: K) =>
+    pick(base[key], ours[key], theirs[key]);
+  const defaults = pick(
+    [base.defaultInputNano, base.defaultOutputNano],
+    [ours.defaultInputNano, ours.defaultOutputNano],
+    [theirs.defaultInputNano, theirs.defaultOutputNano],
+  );
+  const [b, o, t] = [byName(base.models), byName(ours.models), byName(theirs.models)];
+  const models: ModelRow[] = [];
+  for (const key of new Set([...t.keys(), ...o.keys()])) {
+    const [inBase, inOurs, inTheirs] = [b.get(key), o.get(key), t.get(key)];
+    const kept = same(inTheirs && priceOf(inTheirs), inBase && priceOf(inBase)) ? inOurs : inTheirs;
+    if (kept) models.push(kept);
+  }
+  return {
+    microsPerUsd: setting('microsPerUsd'),
+    markupBps: setting('markupBps'),
+    estimateMarginBps: setting('estimateMarginBps'),
+    estimateOutputCap: setting('estimateOutputCap'),
+    defaultInputNano: defaults[0],
+    defaultOutputNano: defaults[1],
+    discountTiers: setting('discountTiers'),
+    models,
+  };
+}
+
+/**
+ * Carries the change from `base` to `ours`, effective at `after`, into each version scheduled to start later
+ * (the one written last at each start time, the one that applies), in order: each merged with the change as
+ * its predecessor was rewritten, and replaced when that alters it.
+ */
+async function carryIntoScheduled(
+  tx: Prisma.TransactionClient,
+  orgId: string,
+  after: Date,
+  base: VersionContent,
+  ours: VersionContent,
+  by: { createdById: string | null; change: string },
+): Promise<void> {
+  const later = await tx.priceVersion.findMany({
+    where: { orgId, effectiveAt: { gt: after } },
+    orderBy: [{ effectiveAt: 'asc' }, { createdAt: 'desc' }],
+    include: { prices: { orderBy: { position: 'asc' } } },
+    distinct: ['effectiveAt'],
+  });
+  for (const scheduled of later) {
+    const theirs = contentOf(scheduled);
+    const merged = mergeScheduled(base, ours, theirs);
+    if (!same({ ...merged, models: merged.models.map(priceOf) }, { ...theirs, models: theirs.models.map(priceOf) })) {
+      const note = `${scheduled.note ?? 'Scheduled version'}, with ${by.change}`.slice(0, 500);
+      await insertVersion(tx, orgId, scheduled.effectiveAt, by.createdById, note, merged);
+    }
+    [base, ours] = [theirs, merged];
+  }
 }

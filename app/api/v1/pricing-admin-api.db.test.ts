@@ -57,6 +57,23 @@ describe('/api/v1/pricing', () => {
     expect(shown.body.history).toHaveLength(1);
   });
 
+  it('carries a change into the version scheduled later, and lists which versions are scheduled or replaced', async () => {
+    const own = await createTestOrg(db, 'pricing-scheduled');
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    const post = (body: object) => callJson(postPricing, '/api/v1/pricing', { key: own.keys.admin, body });
+    expect((await post({ credits_per_usd: '2', effective_at: tomorrow, note: 'Rate' })).status).toBe(201);
+    expect((await post({ markup_bps: 1000, note: 'Markup' })).status).toBe(201);
+    const shown = await callJson(getPricing, '/api/v1/pricing', { key: own.keys.read });
+    expect(shown.body).toMatchObject({ credits_per_usd: '100', markup_bps: 1000 });
+    const history = shown.body.history as Array<{ note: string; scheduled: boolean; replaced: boolean; effective_at: string }>;
+    expect(history.map((h) => [h.note, h.scheduled, h.replaced]).sort()).toEqual([
+      ['Markup', false, false],
+      ['Rate, with Markup', true, false],
+      ['Rate', true, true],
+    ]);
+    expect(history.find((h) => h.note === 'Rate, with Markup')?.effective_at).toBe(tomorrow);
+  });
+
   it('refuses zero and negative prices and regex rules', async () => {
     for (const body of [
       { models: [{ model: 'x', input: '0', output: '1' }] },

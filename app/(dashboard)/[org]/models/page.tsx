@@ -92,7 +92,7 @@ export default async function ModelsPage({ params, searchParams }: Props) {
           description={[
             pricing.versionId ? `In force since ${formatDateTime(pricing.effectiveAt)}.` : 'The defaults: no version of your own yet.',
             pricing.nextScheduledAt
-              ? `A version scheduled for ${formatDateTime(pricing.nextScheduledAt)} replaces these prices then, as it was written: a change made here now is not in it.`
+              ? `A version scheduled for ${formatDateTime(pricing.nextScheduledAt)} replaces these prices then. A change made here now is carried into it, except for the prices and settings that version sets itself.`
               : '',
           ]
             .filter(Boolean)
@@ -169,7 +169,7 @@ export default async function ModelsPage({ params, searchParams }: Props) {
                   <tr key={v.id}>
                     <Td>
                       {formatDateTime(v.effectiveAt)} {v.id === pricing.versionId ? <Badge tone="success">in force</Badge> : null}
-                      {v.scheduled ? <Badge tone="warning">scheduled</Badge> : null}
+                      {v.replaced ? <Badge tone="neutral">replaced</Badge> : v.scheduled ? <Badge tone="warning">scheduled</Badge> : null}
                     </Td>
                     <Td>{formatDateTime(v.createdAt)}</Td>
                     <Td>{v.createdBy ?? '—'}</Td>
