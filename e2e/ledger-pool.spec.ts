@@ -108,6 +108,6 @@ test('an admin grants credits, allocates them one by one and in bulk (a bad row 
   expect(download.suggestedFilename()).toMatch(new RegExp(`^ledger-${org}-\\d{4}-\\d{2}-\\d{2}\\.csv$`));
   const text = readFileSync(await download.path(), 'utf8');
   const lines = text.split('\r\n');
-  expect(lines[0]).toBe('transaction_id,created_at,kind,memo,account,user,amount,lot_id,lot_source,lot_expires_at');
+  expect(lines[0]).toBe('transaction_id,created_at,kind,memo,account,user,amount,lot_id,lot_source,lot_expires_at,occurred_at,model,input_tokens,output_tokens');
   expect(lines.filter((line) => line.includes(`,grant,${reason},pool,,100,`))).toHaveLength(1);
 });

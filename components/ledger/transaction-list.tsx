@@ -73,6 +73,14 @@ function ReceiptTable({ lines }: { lines: ReceiptLineView[] }) {
   );
 }
 
+/**
+ * Recorded more than a minute after it happened (a backfilled or imported charge). The journal lists by when
+ * it was recorded; when it happened is then told apart.
+ */
+function recordedLater(t: TransactionView): boolean {
+  return Date.parse(t.createdAt) - Date.parse(t.occurredAt) > 60_000;
+}
+
 function Detail({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="min-w-0">
@@ -110,8 +118,8 @@ export function TransactionList({ label, transactions, empty }: { label: string;
               <Badge tone={kindTones[t.kind] ?? 'neutral'}>{t.kindLabel}</Badge>
               <span className="min-w-0 flex-1 break-words text-sm text-zinc-800">
                 {t.flow ? <span className="font-medium">{t.flow}</span> : null}
-                {t.flow && t.memo ? <span className="text-zinc-400"> · </span> : null}
-                {t.memo ? <span>{t.memo}</span> : null}
+                {t.flow && (t.memo || t.call) ? <span className="text-zinc-400"> · </span> : null}
+                {t.memo ?? t.call ? <span>{t.memo ?? t.call}</span> : null}
               </span>
               <span className="text-sm font-semibold">
                 <Amount t={t} />
@@ -124,6 +132,8 @@ export function TransactionList({ label, transactions, empty }: { label: string;
                 </Detail>
                 {t.actor ? <Detail label="Made by">{t.actor}</Detail> : null}
                 {t.memo ? <Detail label="Memo">{t.memo}</Detail> : null}
+                {t.call ? <Detail label="Request">{t.call}</Detail> : null}
+                {recordedLater(t) ? <Detail label="Happened">{formatDateTime(t.occurredAt)}</Detail> : null}
               </dl>
               {t.entries && t.entries.length > 0 ? (
                 <section className="space-y-2">

@@ -21,6 +21,7 @@ const transfer: TransactionDto = {
     { account: 'user', user: 'ada', amount: '1', lot: lot('l4', 'transfer', '2030-02-01T00:00:00.000Z') },
   ],
   receipt: null,
+  usage: null,
   metadata: {},
 };
 
@@ -40,6 +41,9 @@ const charge: TransactionDto = {
     { lot_id: 'p1', source: 'promotion', amount: '1', expires_at: null },
     { lot_id: null, source: 'overdraft', amount: '0.5', expires_at: null },
   ],
+  // A backfilled request: made the day before it was recorded.
+  occurred_at: '2029-12-31T09:30:00.000Z',
+  usage: { model: 'gpt-4o', provider: 'openai', input_tokens: 12500, output_tokens: 600, cached_input_tokens: 0, reasoning_tokens: 0 },
 };
 
 const names = new Map([
@@ -77,7 +81,9 @@ describe('ownTransactionView', () => {
       kind: 'charge',
       kindLabel: 'Charge',
       createdAt: '2030-01-01T00:00:00.000Z',
+      occurredAt: '2029-12-31T09:30:00.000Z',
       memo: null,
+      call: 'gpt-4o · 12,500 in / 600 out tokens',
       amount: '-1.5',
       signed: true,
       receipt: [

@@ -16,7 +16,11 @@ export type TransactionView = {
   kind: string;
   kindLabel: string;
   createdAt: string;
+  /** When it happened for the customer (a backfilled charge: when its request was made). */
+  occurredAt: string;
   memo: string | null;
+  /** For a charge of an LLM request: "gpt-4o · 2,500 in / 600 out tokens". */
+  call: string | null;
   /** The amount in the list: signed for one account's view, the size of the movement for the org's. */
   amount: string;
   signed: boolean;
@@ -79,11 +83,20 @@ function netByAccount(t: TransactionDto, names: PeopleNames): { label: string; n
   return [...net.values()];
 }
 
+const tokens = new Intl.NumberFormat('en-US');
+
+/** What a charge paid for, when its request named a model. */
+function callOf(t: TransactionDto): string | null {
+  if (!t.usage) return null;
+  const { model, input_tokens: input, output_tokens: output } = t.usage;
+  return `${model} · ${tokens.format(input)} in / ${tokens.format(output)} out tokens`;
+}
+
 function base(t: TransactionDto) {
   const kindLabel = transactionKindLabel(t.kind);
   // The ledger's default memos ("Allocation", "Transfer") only repeat the kind.
   const memo = t.memo && t.memo !== kindLabel ? t.memo : null;
-  return { id: t.id, kind: t.kind, kindLabel, createdAt: t.created_at, memo };
+  return { id: t.id, kind: t.kind, kindLabel, createdAt: t.created_at, occurredAt: t.occurred_at, memo, call: callOf(t) };
 }
 
 function entriesOf(t: TransactionDto, names: PeopleNames): EntryView[] {

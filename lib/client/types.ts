@@ -290,6 +290,15 @@ export type Transaction = {
     lot: { id: string; source: string; expires_at: string | null } | null;
   }[];
   receipt: { lot_id: string | null; source: string | null; amount: Credits; expires_at: string | null }[] | null;
+  /** For charges of an LLM request that named its model: the model and its tokens. */
+  usage: {
+    model: string;
+    provider: string | null;
+    input_tokens: number;
+    output_tokens: number;
+    cached_input_tokens: number;
+    reasoning_tokens: number;
+  } | null;
   metadata: unknown;
 };
 

@@ -332,6 +332,16 @@ export const schemas: Record<string, Schema> = {
         expires_at: nullable(dateTime()),
       }),
     }),
+    usage: nullable(
+      object({
+        model: str(),
+        provider: nullable(str()),
+        input_tokens: integer(),
+        output_tokens: integer(),
+        cached_input_tokens: integer(),
+        reasoning_tokens: integer(),
+      }),
+    ),
     metadata,
   }),
   TransactionPage: object({

@@ -7,7 +7,7 @@ import { ensureOrgLedger, resolveMember } from './accounts.ts';
 import type { LedgerContext } from './context.ts';
 import { entriesOf } from './entries.ts';
 import { credits } from './results.ts';
-import { withoutUsageFacts } from '../usage/carrier.ts';
+import { usageFactsOf, withoutUsageFacts } from '../usage/carrier.ts';
 
 const EXPIRING_SOON_DAYS = 7;
 
@@ -127,8 +127,33 @@ export type TransactionDto = {
   entries: EntryDto[];
   /** For charges: the lots that paid, and any part paid by overdraft. */
   receipt: { lot_id: string | null; source: string | null; amount: string; expires_at: string | null }[] | null;
+  /** For charges of an LLM request that named its model: the model and its tokens. */
+  usage: ChargeUsageDto | null;
   metadata: unknown;
 };
+
+export type ChargeUsageDto = {
+  model: string;
+  provider: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  reasoning_tokens: number;
+};
+
+function chargeUsage(metadata: unknown): ChargeUsageDto | null {
+  const facts = usageFactsOf(metadata);
+  if (!facts || typeof facts.model !== 'string') return null;
+  const tokens = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+  return {
+    model: facts.model,
+    provider: typeof facts.provider === 'string' ? facts.provider : null,
+    input_tokens: tokens(facts.input_tokens),
+    output_tokens: tokens(facts.output_tokens),
+    cached_input_tokens: tokens(facts.cached_input_tokens),
+    reasoning_tokens: tokens(facts.reasoning_tokens),
+  };
+}
 
 export type TransactionFilter = {
   user?: string;
@@ -232,6 +257,7 @@ export async function listTransactions(
               expires_at: e.lot?.expiresAt?.toISOString() ?? null,
             }))
           : null,
+      usage: t.kind === 'charge' ? chargeUsage(t.metadata) : null,
       metadata: withoutUsageFacts(t.metadata),
     };
   });

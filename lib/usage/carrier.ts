@@ -63,6 +63,13 @@ export function withUsageFacts(
   return { ...metadata, [USAGE_KEY]: present };
 }
 
+/** The facts stored under the reserved key of `metadata`, if any. */
+export function usageFactsOf(metadata: unknown): Record<string, unknown> | null {
+  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return null;
+  const facts = (metadata as Record<string, unknown>)[USAGE_KEY];
+  return facts && typeof facts === 'object' && !Array.isArray(facts) ? (facts as Record<string, unknown>) : null;
+}
+
 /** Metadata as callers gave it: the reserved key removed. */
 export function withoutUsageFacts(metadata: unknown): Record<string, unknown> {
   if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return {};

@@ -15,6 +15,7 @@ import { POST as reserve } from './reservations/route.ts';
 import { POST as commit } from './reservations/[id]/commit/route.ts';
 import { POST as usage } from './usage/route.ts';
 import { POST as usageBatch } from './usage/batch/route.ts';
+import { GET as transactions } from './transactions/route.ts';
 import { GET as usageRecords } from './usage/records/route.ts';
 
 let db: Db;
@@ -170,6 +171,12 @@ describe('model-based usage events', () => {
     const rows = await db.usageRecord.findMany({ where: { orgId: org.id, model: 'claude-sonnet-4-5' } });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ cost: 4_185_000n, cacheWriteTokens: 3000n, transactionId: first.body.transaction_id });
+    // The ledger names what the charge paid for.
+    const ledger = await callJson(transactions, '/api/v1/transactions?user=ada&kind=charge', { key: org.keys.read });
+    expect(ledger.body.data.find((t: { id: string }) => t.id === first.body.transaction_id)).toMatchObject({
+      usage: { model: 'claude-sonnet-4-5', input_tokens: 10_000, output_tokens: 1000, cached_input_tokens: 2000, reasoning_tokens: 0 },
+      amount: '-4.185',
+    });
     const unknown = await callJson(usage, '/api/v1/usage', { key: org.keys.meter, body: { ...event, id: 'evt-2', model: 'no-such-model-xyz' } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.code).toBe('unknown_model');

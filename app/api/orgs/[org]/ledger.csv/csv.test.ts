@@ -56,22 +56,23 @@ describe('ledger CSV', () => {
       { account: 'system:consumption', user: null, amount: '2', lot: null },
     ],
     receipt: null,
+    usage: { model: 'gpt-4o', provider: null, input_tokens: 1200, output_tokens: 300, cached_input_tokens: 0, reasoning_tokens: 0 },
     metadata: {},
   };
 
   it('has one header and one record per entry, quoted where needed', () => {
-    expect(ledgerCsvHeader).toBe('transaction_id,created_at,kind,memo,account,user,amount,lot_id,lot_source,lot_expires_at\r\n');
+    expect(ledgerCsvHeader).toBe('transaction_id,created_at,kind,memo,account,user,amount,lot_id,lot_source,lot_expires_at,occurred_at,model,input_tokens,output_tokens\r\n');
     expect(ledgerCsvRecords(charge).split('\r\n')).toEqual([
-      'txn-1,2030-01-02T03:04:05.000Z,charge,"gpt, ""large""",user,user-1,-1.5,lot-1,allocation,2030-02-01T00:00:00.000Z',
-      'txn-1,2030-01-02T03:04:05.000Z,charge,"gpt, ""large""",user,user-1,-0.5,,,',
-      'txn-1,2030-01-02T03:04:05.000Z,charge,"gpt, ""large""",system:consumption,,2,,,',
+      'txn-1,2030-01-02T03:04:05.000Z,charge,"gpt, ""large""",user,user-1,-1.5,lot-1,allocation,2030-02-01T00:00:00.000Z,2030-01-02T03:04:05.000Z,gpt-4o,1200,300',
+      'txn-1,2030-01-02T03:04:05.000Z,charge,"gpt, ""large""",user,user-1,-0.5,,,,2030-01-02T03:04:05.000Z,gpt-4o,1200,300',
+      'txn-1,2030-01-02T03:04:05.000Z,charge,"gpt, ""large""",system:consumption,,2,,,,2030-01-02T03:04:05.000Z,gpt-4o,1200,300',
       '',
     ]);
   });
 
   it('neutralizes a memo that starts like a formula', () => {
-    expect(ledgerCsvRecords({ ...charge, memo: '=1+1', entries: charge.entries.slice(2) })).toBe(
-      "txn-1,2030-01-02T03:04:05.000Z,charge,'=1+1,system:consumption,,2,,,\r\n",
+    expect(ledgerCsvRecords({ ...charge, memo: '=1+1', usage: null, entries: charge.entries.slice(2) })).toBe(
+      "txn-1,2030-01-02T03:04:05.000Z,charge,'=1+1,system:consumption,,2,,,,2030-01-02T03:04:05.000Z,,,\r\n",
     );
   });
 });

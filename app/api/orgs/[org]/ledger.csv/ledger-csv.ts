@@ -1,4 +1,7 @@
-/** The ledger export's layout: one record per journal entry, with its transaction's fields repeated. */
+/**
+ * The ledger export's layout: one record per journal entry, with its transaction's fields repeated (for a charge
+ * of an LLM request, its model and tokens; `occurred_at` is when it happened, `created_at` when it was recorded).
+ */
 import type { TransactionDto } from '@/lib/ledger/queries';
 import { csvRecord, csvText } from './csv';
 
@@ -13,6 +16,10 @@ export const LEDGER_CSV_COLUMNS = [
   'lot_id',
   'lot_source',
   'lot_expires_at',
+  'occurred_at',
+  'model',
+  'input_tokens',
+  'output_tokens',
 ] as const;
 
 export const ledgerCsvHeader = csvRecord(LEDGER_CSV_COLUMNS);
@@ -32,6 +39,10 @@ export function ledgerCsvRecords(transaction: TransactionDto): string {
         entry.lot?.id,
         entry.lot?.source,
         entry.lot?.expires_at,
+        transaction.occurred_at,
+        csvText(transaction.usage?.model),
+        transaction.usage?.input_tokens,
+        transaction.usage?.output_tokens,
       ]),
     )
     .join('');

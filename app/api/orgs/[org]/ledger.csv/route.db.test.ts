@@ -54,15 +54,15 @@ describe('GET /api/orgs/[org]/ledger.csv', () => {
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="ledger-csv-acme-\d{4}-\d{2}-\d{2}\.csv"$/);
     const lines = (await res.text()).split('\r\n');
-    expect(lines[0]).toBe('transaction_id,created_at,kind,memo,account,user,amount,lot_id,lot_source,lot_expires_at');
+    expect(lines[0]).toBe('transaction_id,created_at,kind,memo,account,user,amount,lot_id,lot_source,lot_expires_at,occurred_at,model,input_tokens,output_tokens');
     expect(lines.at(-1)).toBe('');
     const records = lines.slice(1, -1);
     // 206 transactions of two entries each; the other org's grant is not there.
     expect(records).toHaveLength(412);
     expect(new Set(records.map((r) => r.split(',')[0])).size).toBe(206);
     expect(records.filter((r) => r.includes(',grant,'))).toEqual([
-      expect.stringMatching(/,grant,"Launch, ""beta""",pool,,500,[0-9a-f-]{36},promotion,$/),
-      expect.stringMatching(/,grant,"Launch, ""beta""",system:promotions,,-500,,,$/),
+      expect.stringMatching(/,grant,"Launch, ""beta""",pool,,500,[0-9a-f-]{36},promotion,,[0-9TZ:.-]{24},,,$/),
+      expect.stringMatching(/,grant,"Launch, ""beta""",system:promotions,,-500,,,,[0-9TZ:.-]{24},,,$/),
     ]);
     expect(records.join('\n')).not.toContain('Not theirs');
 
