@@ -5,12 +5,13 @@
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { IDLE_CONNECTIONS } from './pg.ts';
 
 export type Db = PrismaClient;
 export type { Prisma } from '../generated/prisma/client.ts';
 
 export function createDb(url: string, options: { poolSize?: number } = {}): Db {
-  const adapter = new PrismaPg({ connectionString: url, max: options.poolSize ?? 10 });
+  const adapter = new PrismaPg({ connectionString: url, max: options.poolSize ?? 10, ...IDLE_CONNECTIONS });
   return new PrismaClient({ adapter });
 }
 

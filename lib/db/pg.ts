@@ -10,8 +10,16 @@ export type PgPool = pg.Pool;
 
 const holder = globalThis as unknown as { __creditsPg?: pg.Pool };
 
+/**
+ * How long a pooled connection may sit idle before it is closed: minutes, not node-postgres' 10 seconds. A
+ * new connection costs a TCP and SCRAM handshake (several milliseconds of CPU on both sides), which the first
+ * requests after a quiet spell would otherwise pay on every cache refresh they wait for. Idle connections do
+ * not keep a process from exiting.
+ */
+export const IDLE_CONNECTIONS = { idleTimeoutMillis: 5 * 60_000, allowExitOnIdle: true } as const;
+
 export function createPgPool(url: string, size = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: size, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString: url, max: size, ...IDLE_CONNECTIONS });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   return pool;
