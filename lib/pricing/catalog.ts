@@ -12,7 +12,7 @@ import { AppError } from '../http/errors.ts';
 import { CATALOG_KEY, loadCatalogRows, type PriceTier } from './catalog-source.ts';
 import type { ModelPriceData, OrgRates } from './calculate.ts';
 import { normalizeModel, selectPrice, type MatchRule } from './match.ts';
-import { RefreshingMemory } from '../ops/refreshing-memory.ts';
+import { RefreshingMemory, SETTINGS_STALE_MS } from '../ops/refreshing-memory.ts';
 
 export type PricingContext = { db: Db; now?: () => Date };
 
@@ -48,10 +48,12 @@ type CompiledVersion = { rows: PriceRow[]; memo: Map<string, PriceRow | null> };
 
 // Concurrent lookups (a batch of a thousand events) share one query, and a busy org never waits for one every
 // few seconds (lib/ops/refreshing-memory.ts).
-const versionLists = new RefreshingMemory<string, VersionHeader[]>('pricing-version-lists', CACHE_MS);
-const monthSpends = new RefreshingMemory<string, bigint>('pricing-month-spends', CACHE_MS);
+const versionLists = new RefreshingMemory<string, VersionHeader[]>('pricing-version-lists', CACHE_MS, SETTINGS_STALE_MS);
+const monthSpends = new RefreshingMemory<string, bigint>('pricing-month-spends', CACHE_MS, SETTINGS_STALE_MS);
 const compiled = new Map<string, Promise<CompiledVersion>>();
 let seeding: Promise<void> | undefined;
+/** Databases whose catalog of this release this process has found or seeded. */
+const catalogSeeded = new WeakSet<Db>();
 
 /** Forgets cached version lists (after this process creates a version, so it sees it at once). */
 export function forgetPricingCache(orgId?: string): void {
@@ -99,10 +101,16 @@ export async function ensureGlobalCatalog(db: Db, now = new Date()): Promise<voi
 }
 
 async function loadVersionList(db: Db, orgId: string | null): Promise<VersionHeader[]> {
-  if (!orgId) {
-    seeding ??= ensureGlobalCatalog(db).finally(() => {
-      seeding = undefined;
-    });
+  // The catalog of this release is checked for (and seeded) once per process and database, not at every
+  // refresh.
+  if (!orgId && !catalogSeeded.has(db)) {
+    seeding ??= ensureGlobalCatalog(db)
+      .then(() => {
+        catalogSeeded.add(db);
+      })
+      .finally(() => {
+        seeding = undefined;
+      });
     await seeding;
   }
   const rows = await db.priceVersion.findMany({

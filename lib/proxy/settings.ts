@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { type Actor, recordAudit } from '../auth/actor.ts';
 import { AppError } from '../http/errors.ts';
 import { nonNegativeCreditsSchema } from '../money/credits.ts';
-import { RefreshingMemory } from '../ops/refreshing-memory.ts';
+import { RefreshingMemory, SETTINGS_STALE_MS } from '../ops/refreshing-memory.ts';
 import { type DbOrTx, withTransaction } from '../users/create-user.ts';
 
 export type ProxyLimits = {
@@ -151,7 +151,7 @@ export async function listKeyLimits(db: DbOrTx, orgId: string): Promise<KeyLimit
 
 const MEMORY_MS = 5_000;
 // One per process: forgetting after a change (a dashboard action) reaches the proxy's copy of this module too.
-const remembered = new RefreshingMemory<string, ProxySettings>('proxy-settings', MEMORY_MS);
+const remembered = new RefreshingMemory<string, ProxySettings>('proxy-settings', MEMORY_MS, SETTINGS_STALE_MS);
 
 /**
  * The settings, read at most every few seconds per key (lib/ops/refreshing-memory.ts). When the read fails

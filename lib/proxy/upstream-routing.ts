@@ -7,7 +7,7 @@
 import type { DbOrTx } from '../users/create-user.ts';
 import type { Keyring } from './secret-box.ts';
 import { loadEnabledUpstreams, type Upstream } from './upstreams.ts';
-import { RefreshingMemory } from '../ops/refreshing-memory.ts';
+import { RefreshingMemory, SETTINGS_STALE_MS } from '../ops/refreshing-memory.ts';
 
 export function matchesModel(pattern: string, model: string): boolean {
   if (!pattern.includes('*')) return pattern === model;
@@ -33,7 +33,7 @@ export function pickUpstream(upstreams: readonly Upstream[], model: string): Ups
 }
 
 const MEMORY_MS = 5_000;
-const remembered = new RefreshingMemory<string, Upstream[]>('org-upstreams', MEMORY_MS);
+const remembered = new RefreshingMemory<string, Upstream[]>('org-upstreams', MEMORY_MS, SETTINGS_STALE_MS);
 
 export function forgetOrgUpstreams(orgId?: string): void {
   remembered.forget(orgId);
