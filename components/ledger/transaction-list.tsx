@@ -119,7 +119,7 @@ export function TransactionList({ label, transactions, empty }: { label: string;
               <span className="min-w-0 flex-1 break-words text-sm text-zinc-800">
                 {t.flow ? <span className="font-medium">{t.flow}</span> : null}
                 {t.flow && (t.memo || t.call) ? <span className="text-zinc-400"> · </span> : null}
-                {t.memo ?? t.call ? <span>{t.memo ?? t.call}</span> : null}
+                {(t.memo ?? t.call) ? <span>{t.memo ?? t.call}</span> : null}
               </span>
               <span className="text-sm font-semibold">
                 <Amount t={t} />

@@ -168,13 +168,8 @@ function versionContent(input: ParsedOrgPricing, before: VersionContent): Versio
 }
 
 type ModelRow = Omit<ModelPrice, 'id' | 'priceVersionId' | 'match' | 'tiers'> & { match: Prisma.InputJsonValue; tiers: Prisma.InputJsonValue };
-type VersionContent = {
-  microsPerUsd: bigint | null;
-  markupBps: number | null;
-  estimateMarginBps: number | null;
-  estimateOutputCap: number | null;
-  defaultInputNano: bigint | null;
-  defaultOutputNano: bigint | null;
+/** What a version holds: its settings and its model prices. */
+type VersionContent = Pick<PriceVersion, 'microsPerUsd' | 'markupBps' | 'estimateMarginBps' | 'estimateOutputCap' | 'defaultInputNano' | 'defaultOutputNano'> & {
   discountTiers: Prisma.InputJsonValue;
   models: ModelRow[];
 };
@@ -259,7 +254,7 @@ function byName(models: ModelRow[]): Map<string, ModelRow> {
  * `theirs` holds as `base` did takes the value of `ours` (a model added, changed or removed alike); one it
  * holds otherwise stays. Its models keep their order; models the change added come last.
  */
-export function mergeScheduled(base: VersionContent, ours: VersionContent, theirs: VersionContent): VersionContent {
+function mergeScheduled(base: VersionContent, ours: VersionContent, theirs: VersionContent): VersionContent {
   const pick = <T>(b: T, o: T, t: T): T => (same(t, b) ? o : t);
   const setting = <K extends Exclude<keyof VersionContent, 'models' | 'defaultInputNano' | 'defaultOutputNano'>>(key: K) =>
     pick(base[key], ours[key], theirs[key]);
