@@ -153,6 +153,9 @@ export async function seedDemoOnce(
       return { ...(JSON.parse(readFileSync(file, 'utf8')) as DemoCredentials), created: false, file };
     }
     const credentials = await seedDemo(db);
+    // The sign-in is kept first: should the activity fail, the demo admin can still sign in.
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
     const org = await db.org.findUniqueOrThrow({ where: { slug: DEMO_ORG.slug }, select: { id: true } });
     const pool = createPgPool(url, 2);
     try {
@@ -160,8 +163,6 @@ export async function seedDemoOnce(
     } finally {
       await pool.end();
     }
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
     return { ...credentials, created: true, file };
   } finally {
     await db.$disconnect();
