@@ -9,9 +9,10 @@
 import { processMap } from './process-memory.ts';
 
 /**
- * How long a rarely changing value (an org's settings, prices, upstreams) may still be answered while a load
- * refreshes it: the first request after a quiet spell then does not wait for the database, and a change made
- * elsewhere is still seen within `freshMs` plus one load, as for any value here.
+ * How long a rarely changing setting (an org's proxy settings and upstreams) may still be answered while a
+ * load refreshes it: the first request after a quiet spell then does not wait for the database, and a change
+ * made elsewhere is still seen within `freshMs` plus one load, as for any value here. Not for what prices a
+ * request or lets a revoked key in.
  */
 export const SETTINGS_STALE_MS = 10 * 60_000;
 

@@ -12,7 +12,7 @@ import { AppError } from '../http/errors.ts';
 import { CATALOG_KEY, loadCatalogRows, type PriceTier } from './catalog-source.ts';
 import type { ModelPriceData, OrgRates } from './calculate.ts';
 import { normalizeModel, selectPrice, type MatchRule } from './match.ts';
-import { RefreshingMemory, SETTINGS_STALE_MS } from '../ops/refreshing-memory.ts';
+import { RefreshingMemory } from '../ops/refreshing-memory.ts';
 
 export type PricingContext = { db: Db; now?: () => Date };
 
@@ -48,8 +48,10 @@ type CompiledVersion = { rows: PriceRow[]; memo: Map<string, PriceRow | null> };
 
 // Concurrent lookups (a batch of a thousand events) share one query, and a busy org never waits for one every
 // few seconds (lib/ops/refreshing-memory.ts).
-const versionLists = new RefreshingMemory<string, VersionHeader[]>('pricing-version-lists', CACHE_MS, SETTINGS_STALE_MS);
-const monthSpends = new RefreshingMemory<string, bigint>('pricing-month-spends', CACHE_MS, SETTINGS_STALE_MS);
+// Prices are not answered stale for long (as settings are): a request after a quiet spell waits for a list
+// more than a few seconds old rather than be priced by a version another instance has replaced since.
+const versionLists = new RefreshingMemory<string, VersionHeader[]>('pricing-version-lists', CACHE_MS);
+const monthSpends = new RefreshingMemory<string, bigint>('pricing-month-spends', CACHE_MS);
 const compiled = new Map<string, Promise<CompiledVersion>>();
 let seeding: Promise<void> | undefined;
 /** Databases whose catalog of this release this process has found or seeded. */
