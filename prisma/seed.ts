@@ -2,8 +2,8 @@
  * Demo data for a fresh embedded database: the org "Acme AI" with its owner (the demo admin, whose generated
  * password is printed on first start and written to `<dataDir>/demo-admin.json`), a billing manager and two
  * members; then what the org did with credits, so that every page has something to show: credits granted to
- * the pool (one lot expiring), allocations, a transfer, a pool policy, and two weeks of metered LLM requests
- * priced from the catalog. Everything goes through the ledger and the metering API's own functions, so the
+ * the pool (one lot expiring), allocations, a transfer, a pool policy, and two weeks of LLM requests metered
+ * by a backend's API key and priced from the catalog. Everything goes through the ledger and the metering API's own functions, so the
  * demo is as exact as any org. Runs once: a database that already holds an org is left alone.
  *
  *   tsx prisma/seed.ts     seeds the database of DATABASE_URL (or the embedded one) if it is empty
@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Actor } from '../lib/auth/actor.ts';
+import { createApiKey } from '../lib/auth/api-keys.ts';
 import { createDb, type Db } from '../lib/db/client.ts';
 import { createPgPool } from '../lib/db/pg.ts';
 import { pgRunner } from '../lib/ledger/apply.ts';
@@ -129,9 +130,13 @@ export async function seedDemoActivity(ctx: LedgerContext, orgId: string, now = 
   await allocateCredits(ctx, orgId, { user: 'user-grace', amount: parseCredits('300') }, system);
   await allocateCredits(ctx, orgId, { user: admin, amount: parseCredits('150') }, system);
   await transferCredits(ctx, orgId, { from_user: 'user-grace', to_user: 'user-ada', amount: parseCredits('50'), reason: 'Shared for the launch week' }, system);
+  // The LLM backend that reported the usage, with its own metering key (its secret is not kept: revoke it
+  // and create one on the API keys page to meter for real).
+  const { apiKey } = await createApiKey(ctx.db, { orgId, name: 'Demo backend', scopes: ['meter'], createdById: admin }, { type: 'user', userId: admin });
+  const backend: Actor = { type: 'api_key', apiKeyId: apiKey.id };
   const events = demoUsageEvents(now, admin);
   for (let i = 0; i < events.length; i += 1000) {
-    const results = await recordUsageBatch(ctx, orgId, events.slice(i, i + 1000), system);
+    const results = await recordUsageBatch(ctx, orgId, events.slice(i, i + 1000), backend);
     const refused = results.find((r) => r.status === 'rejected');
     if (refused) throw new Error(`The demo usage event ${refused.id} was refused: ${JSON.stringify(refused)}`);
   }

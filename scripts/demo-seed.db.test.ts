@@ -35,10 +35,13 @@ describe('the demo data of a first start', () => {
 
     // The pool keeps what was not allocated: 2,000 + 500 - 600 - 300 - 150.
     expect((await getBalance(ctx, org.id)).available).toBe('1450');
-    const records = await t.db.usageRecord.findMany({ where: { orgId: org.id }, select: { model: true, cost: true, status: true, occurredAt: true, priceVersionId: true, membershipId: true } });
+    const records = await t.db.usageRecord.findMany({ where: { orgId: org.id }, select: { model: true, cost: true, status: true, occurredAt: true, priceVersionId: true, membershipId: true, apiKeyId: true } });
     expect(records.length).toBeGreaterThan(200);
     expect(new Set(records.map((r) => r.model))).toEqual(new Set(['gpt-4o', 'gpt-4o-mini']));
-    expect(records.every((r) => r.priceVersionId !== null && r.membershipId !== null)).toBe(true);
+    // Metered by the demo backend's key, as an LLM backend would.
+    const key = await t.db.apiKey.findFirstOrThrow({ where: { orgId: org.id, name: 'Demo backend' } });
+    expect(key.scopes).toEqual(['meter']);
+    expect(records.every((r) => r.priceVersionId !== null && r.membershipId !== null && r.apiKeyId === key.id)).toBe(true);
     expect(records.some((r) => r.status === 'error')).toBe(true);
     expect(records.every((r) => (r.status === 'error') === (r.cost === 0n))).toBe(true);
     const days = new Set(records.map((r) => r.occurredAt.toISOString().slice(0, 10)));
