@@ -9,6 +9,7 @@
  * and kept where that version sets it otherwise itself (its own scheduled change wins). Versions being never
  * edited, a scheduled version that the change alters is replaced by a new one starting at the same time.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { ModelPrice, PriceVersion, Prisma } from '../generated/prisma/client.ts';
 import { AppError, validationError } from '../http/errors.ts';
@@ -224,15 +225,8 @@ function insertVersion(tx: Prisma.TransactionClient, orgId: string, effectiveAt:
   });
 }
 
-/** The text of a value with its objects' keys sorted and bigints marked, so equal settings compare equal. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return `${v}n`;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    return v;
-  });
-}
-const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+/** Equal settings or model prices, whatever the order of their keys. */
+const same = (a: unknown, b: unknown) => isDeepStrictEqual(a, b);
 
 /** A model price as compared between versions: everything but its place in the list. */
 const priceOf = ({ position: _p, ...rest }: ModelRow) => rest;

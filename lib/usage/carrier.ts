@@ -63,16 +63,20 @@ export function withUsageFacts(
   return { ...metadata, [USAGE_KEY]: present };
 }
 
+/** `value` when it is a JSON object, else null. */
+function objectOf(value: unknown): Record<string, unknown> | null {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
 /** The facts stored under the reserved key of `metadata`, if any. */
 export function usageFactsOf(metadata: unknown): Record<string, unknown> | null {
-  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return null;
-  const facts = (metadata as Record<string, unknown>)[USAGE_KEY];
-  return facts && typeof facts === 'object' && !Array.isArray(facts) ? (facts as Record<string, unknown>) : null;
+  return objectOf(objectOf(metadata)?.[USAGE_KEY]);
 }
 
 /** Metadata as callers gave it: the reserved key removed. */
 export function withoutUsageFacts(metadata: unknown): Record<string, unknown> {
-  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return {};
-  const { [USAGE_KEY]: _facts, ...rest } = metadata as Record<string, unknown>;
+  const object = objectOf(metadata);
+  if (!object) return {};
+  const { [USAGE_KEY]: _facts, ...rest } = object;
   return rest;
 }
